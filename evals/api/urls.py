@@ -1,4 +1,18 @@
-from django.urls import path  # noqa: F401
+"""/api/v1/ routes of the evals app: leaderboard.py (board, benchmarks, suites) and evaluations.py."""
+
+from django.urls import path
+
+from evals.api import evaluations, leaderboard
 
 app_name = "evals-api"
-urlpatterns: list = []
+urlpatterns = [
+    path("leaderboard/", leaderboard.LeaderboardApi.as_view(), name="leaderboard"),
+    path("leaderboard.csv", leaderboard.LeaderboardCsvApi.as_view(), name="leaderboard-csv"),
+    path("benchmarks/", leaderboard.BenchmarkListApi.as_view(), name="benchmark-list"),
+    path("benchmarks/<str:key>/", leaderboard.BenchmarkDetailApi.as_view(), name="benchmark-detail"),
+    path("suites/", leaderboard.SuiteListApi.as_view(), name="suite-list"),
+    path("evaluations/", evaluations.EvaluationListCreateApi.as_view(), name="evaluation-list"),
+    path("evaluations/<int:run_id>/", evaluations.EvaluationDetailApi.as_view(), name="evaluation-detail"),
+    path("evaluations/<int:run_id>/cancel/", evaluations.EvaluationCancelApi.as_view(), name="evaluation-cancel"),
+    path("evaluations/<int:run_id>/items/", evaluations.EvaluationItemListApi.as_view(), name="evaluation-items"),
+]

@@ -1,0 +1,3 @@
+from rest_framework.views import APIView
+
+EvaluationListCreateApi = EvaluationDetailApi = EvaluationCancelApi = EvaluationItemListApi = APIView

@@ -1,0 +1,3 @@
+from rest_framework.views import APIView
+
+LeaderboardApi = LeaderboardCsvApi = BenchmarkListApi = BenchmarkDetailApi = SuiteListApi = APIView

@@ -1,0 +1,3 @@
+from rest_framework.views import APIView
+
+ModelListApi = ModelDetailApi = SyncRunListCreateApi = APIView
