@@ -65,3 +65,15 @@ class BenchmarkScore:
     method: str = "loglikelihood"
     n_shot: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """How a backend reaches a model: built from a registry row by the services."""
+
+    repo_id: str
+    revision: str = "main"
+    local_weights: str = ""  # directory, GGUF file, or pkg:<package>/<file>
+    endpoint_base_url: str = ""
+    endpoint_model_name: str = ""
+    endpoint_api_key_env: str = ""  # the NAME of the variable holding the key, never the key

@@ -1,3 +1,3 @@
 from rest_framework.views import APIView
 
-ModelListApi = ModelDetailApi = SyncRunListCreateApi = APIView
+ModelListApi = ModelDetailApi = APIView

@@ -5,4 +5,4 @@ def _todo(request: HttpRequest, **kwargs: object) -> HttpResponse:
     raise NotImplementedError
 
 
-model_list = model_detail = sync_list = _todo
+model_list = model_detail = _todo

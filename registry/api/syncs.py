@@ -1,0 +1,3 @@
+from rest_framework.views import APIView
+
+SyncRunListCreateApi = APIView
