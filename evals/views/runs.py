@@ -1,8 +1,397 @@
-from django.http import HttpRequest, HttpResponse
+"""Pages where users trigger and watch evaluations: submit, queue, run detail, per-item results.
+
+Thin: parse input, call one service (writes) or selector (reads), render. The queue page also answers
+`?format=json&ids=1,2` with the progress of those runs, which static/js/queue.js polls; without
+JavaScript the pages are complete static renders.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods, require_POST
+
+from evals import services
+from evals.forms import SubmitForm
+from evals.models import EvalRun
+from evals.selectors.runs import run_get, run_list
+from evals.selectors.runs import run_items as run_items_select
+
+QUEUE_SECTION_SIZE = 25
+ITEMS_PER_PAGE = 25
+POLL_IDS_MAX = 100
+
+# The service names the input an error is about ("model", "suite", ...); these are the form's names.
+_SERVICE_FIELDS = {
+    "model": "model_id",
+    "model_id": "model_id",
+    "revision": "revision",
+    "suite": "suite",
+    "benchmarks": "benchmarks",
+    "limit": "limit",
+    "backend": "backend",
+}
 
 
-def _todo(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def duration_display(seconds: float | None) -> str:
+    """A short human duration ("2 h 5 min", "3 min 7 s", "12 s"); "" when unknown."""
+    if seconds is None:
+        return ""
+    seconds = max(0, int(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours >= 24:
+        days, hours = divmod(hours, 24)
+        return _("%(d)d d %(h)d h") % {"d": days, "h": hours}
+    if hours:
+        return _("%(h)d h %(m)d min") % {"h": hours, "m": minutes}
+    if minutes:
+        return _("%(m)d min %(s)d s") % {"m": minutes, "s": secs}
+    return _("%(s)d s") % {"s": secs}
 
 
-submit = queue = run_detail = run_items = run_cancel = run_retry = _todo
+def run_timings(run: EvalRun, now=None) -> dict[str, object]:
+    """Time in queue (until it started, or until now while queued) and duration (running or finished)."""
+    now = now or timezone.now()
+    queued_until = run.started_at or (now if run.status == EvalRun.Status.QUEUED else run.finished_at)
+    queue_seconds = (queued_until - run.created_at).total_seconds() if queued_until and run.created_at else None
+    duration_seconds = None
+    if run.started_at:
+        ended = run.finished_at or (now if run.status == EvalRun.Status.RUNNING else None)
+        if ended:
+            duration_seconds = (ended - run.started_at).total_seconds()
+    return {
+        "queue_seconds": queue_seconds,
+        "queue_display": duration_display(queue_seconds),
+        "duration_seconds": duration_seconds,
+        "duration_display": duration_display(duration_seconds),
+    }
+
+
+def _can_cancel(user, run: EvalRun) -> bool:
+    if run.status not in EvalRun.ACTIVE_STATUSES:
+        return False
+    if user.is_staff:
+        return True
+    # The owner may withdraw their own run while it waits; stopping a running one is for staff.
+    return user.is_authenticated and run.submitted_by_id == user.pk and run.status == EvalRun.Status.QUEUED
+
+
+def _can_retry(user, run: EvalRun) -> bool:
+    return user.is_staff and run.status in (EvalRun.Status.FAILED, EvalRun.Status.CANCELLED)
+
+
+def _decorate(runs, user, now=None) -> list[EvalRun]:
+    """Attach timings and the actions this user may take, for the templates."""
+    now = now or timezone.now()
+    out = []
+    for run in runs:
+        run.timings = run_timings(run, now)
+        run.user_can_cancel = _can_cancel(user, run)
+        run.user_can_retry = _can_retry(user, run)
+        out.append(run)
+    return out
+
+
+def submission_quota(user) -> dict[str, object] | None:
+    """How many runs the user created in the submission throttle window (the API's "submissions" rate).
+
+    Returns {"used", "limit", "window" (a timedelta), "window_display"}, or None when unlimited.
+    """
+    rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("submissions")
+    if not rate:
+        return None
+    num, period = rate.split("/")
+    unit = period.strip()[0]
+    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
+    window = timedelta(seconds=seconds)
+    used = EvalRun.objects.filter(submitted_by=user, created_at__gte=timezone.now() - window).count()
+    names = {"s": _("second"), "m": _("minute"), "h": _("hour"), "d": _("day")}
+    return {"used": used, "limit": int(num), "window": window, "window_display": names[unit]}
+
+
+def _field_for_error(exc: Exception) -> str | None:
+    """The form field to show a SubmissionError next to (None: above the form)."""
+    return _SERVICE_FIELDS.get(getattr(exc, "field", None) or "")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def submit(request: HttpRequest) -> HttpResponse:
+    """Ask for an evaluation; the service checks the model on the Hub and says exactly what is wrong."""
+    if request.method == "POST":
+        form = SubmitForm(request.POST)
+        if form.is_valid():
+            quota = submission_quota(request.user)
+            if quota and quota["used"] >= quota["limit"]:
+                form.add_error(
+                    None,
+                    ngettext(
+                        "You have reached the limit of %(num)d submission per %(window)s; try again later.",
+                        "You have reached the limit of %(num)d submissions per %(window)s; try again later.",
+                        quota["limit"],
+                    )
+                    % {"num": quota["limit"], "window": quota["window_display"]},
+                )
+            else:
+                data = form.cleaned_data
+                try:
+                    run, created = services.eval_run_submit(
+                        user=request.user,
+                        model_id=data["model_id"],
+                        revision=data["revision"],
+                        suite=data["suite"],
+                        backend=data["backend"],
+                        benchmarks=list(data["benchmarks"]) or None,
+                        limit=data["limit"],
+                    )
+                except services.SubmissionError as exc:
+                    form.add_error(_field_for_error(exc), exc.message)
+                else:
+                    if not created:
+                        messages.info(
+                            request,
+                            _(
+                                "This model was already submitted with the same revision and settings: here is run #%(id)d."
+                            )
+                            % {"id": run.pk},
+                        )
+                    elif not run.dispatched_at:
+                        messages.warning(
+                            request,
+                            _(
+                                "Run #%(id)d is saved and queued, but the task queue cannot be reached right now: "
+                                "it will start automatically when the queue is back."
+                            )
+                            % {"id": run.pk},
+                        )
+                    else:
+                        messages.success(request, _("Run #%(id)d is queued.") % {"id": run.pk})
+                    return redirect("evals:run-detail", run_id=run.pk)
+    else:
+        initial = {}
+        for key in ("model", "model_id"):
+            if request.GET.get(key):
+                initial["model_id"] = request.GET[key]
+        if request.GET.get("suite"):
+            initial["suite"] = request.GET["suite"]
+        form = SubmitForm(initial=initial)
+    return render(request, "evals/submit.html", {"form": form, "rate": submission_quota(request.user)})
+
+
+QUEUE_SECTIONS = (
+    ("running", (EvalRun.Status.RUNNING,)),
+    ("queued", (EvalRun.Status.QUEUED,)),
+    ("finished", (EvalRun.Status.SUCCEEDED,)),
+    ("failed", (EvalRun.Status.FAILED, EvalRun.Status.CANCELLED)),
+)
+
+
+def _section_title(key: str) -> str:
+    return {
+        "running": _("Running"),
+        "queued": _("Queued"),
+        "finished": _("Finished"),
+        "failed": _("Failed or cancelled"),
+    }[key]
+
+
+def _poll_json(request: HttpRequest) -> JsonResponse:
+    """Progress of the runs named in ?ids= (the queue page's live bars poll this)."""
+    try:
+        ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.strip()][:POLL_IDS_MAX]
+    except ValueError:
+        return JsonResponse({"error": _("ids must be a comma-separated list of run ids.")}, status=400)
+    now = timezone.now()
+    rows = []
+    for run in EvalRun.objects.filter(pk__in=ids).only(
+        "id", "status", "progress_done", "progress_total", "error", "created_at", "started_at", "finished_at"
+    ):
+        timings = run_timings(run, now)
+        rows.append(
+            {
+                "id": run.pk,
+                "status": run.status,
+                "status_display": run.get_status_display(),
+                "done": run.progress_done,
+                "total": run.progress_total,
+                "percent": run.progress_percent,
+                "error": run.error,
+                "queue_display": timings["queue_display"],
+                "duration_display": timings["duration_display"],
+            }
+        )
+    return JsonResponse({"runs": rows})
+
+
+@require_http_methods(["GET", "HEAD"])
+def queue(request: HttpRequest) -> HttpResponse:
+    """Queued, running, finished and failed runs; one section at a time with ?status=, else all of them."""
+    if request.GET.get("format") == "json":
+        return _poll_json(request)
+    shown = request.GET.get("status", "")
+    mine = request.GET.get("mine") == "1" and request.user.is_authenticated
+    now = timezone.now()
+    sections = []
+    page_obj = None
+    for key, statuses in QUEUE_SECTIONS:
+        if shown and shown != key:
+            continue
+        filters: dict[str, object] = {"status": list(statuses)}
+        if mine:
+            filters["submitted_by"] = request.user
+        qs = run_list(filters=filters)
+        if key == "queued":
+            qs = qs.order_by("created_at")  # first in, first served
+        if shown:
+            page_obj = Paginator(qs, QUEUE_SECTION_SIZE).get_page(request.GET.get("page"))
+            runs, total = list(page_obj.object_list), page_obj.paginator.count
+        else:
+            runs = list(qs[: QUEUE_SECTION_SIZE + 1])
+            total = None
+        sections.append(
+            {
+                "key": key,
+                "title": _section_title(key),
+                "runs": _decorate(runs[:QUEUE_SECTION_SIZE], request.user, now),
+                "more": not shown and len(runs) > QUEUE_SECTION_SIZE,
+                "total": total,
+            }
+        )
+    tabs = [("", _("All"))] + [(key, _section_title(key)) for key, _statuses in QUEUE_SECTIONS]
+    return render(
+        request,
+        "evals/queue.html",
+        {"sections": sections, "tabs": tabs, "shown": shown, "mine": mine, "page_obj": page_obj},
+    )
+
+
+def _get_run_or_404(run_id: int) -> EvalRun:
+    try:
+        run = run_get(run_id=run_id)
+    except EvalRun.DoesNotExist as exc:
+        raise Http404(_("No evaluation run #%(id)d.") % {"id": run_id}) from exc
+    return run
+
+
+@require_http_methods(["GET", "HEAD"])
+def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Status, progress, settings, provenance, timings, per-benchmark results and the error of one run."""
+    run = _get_run_or_404(run_id)
+    _decorate([run], request.user)
+    results = list(run.results.all())
+    for result in results:
+        result.ci_low = result.ci_high = None
+        if result.stderr is not None:
+            result.ci_low = max(0.0, result.value - 1.96 * result.stderr)
+            result.ci_high = min(1.0, result.value + 1.96 * result.stderr)
+    settings_rows = sorted((run.settings or {}).items())
+    return render(request, "evals/run_detail.html", {"run": run, "results": results, "settings_rows": settings_rows})
+
+
+@require_http_methods(["GET", "HEAD"])
+def run_items(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Per-item results, paginated, filtered by benchmark and by correct/incorrect."""
+    run = _get_run_or_404(run_id)
+    benchmark = request.GET.get("benchmark") or None
+    outcome = request.GET.get("outcome", "")
+    benchmarks = list(run.benchmarks or [])
+    if benchmark and benchmark not in benchmarks:
+        benchmarks.append(benchmark)
+    qs = run_items_select(run_id=run.pk, benchmark=benchmark)
+    if outcome == "correct":
+        qs = qs.filter(correct=True)
+    elif outcome == "incorrect":
+        qs = qs.filter(correct=False)
+    page_obj = Paginator(qs, ITEMS_PER_PAGE).get_page(request.GET.get("page"))
+    items = list(page_obj.object_list)
+    for item in items:
+        lls = list(item.loglikelihoods or [])
+        choices = list(item.choices or [])
+        item.choice_rows = [
+            {
+                "index": i,
+                "text": text,
+                "loglikelihood": lls[i] if i < len(lls) else None,
+                "is_target": item.target == i or item.target == text,
+                "is_prediction": item.prediction == i or item.prediction == text,
+            }
+            for i, text in enumerate(choices)
+        ]
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "evals/run_items.html",
+        {
+            "run": run,
+            "items": items,
+            "page_obj": page_obj,
+            "benchmark": benchmark or "",
+            "benchmarks": benchmarks,
+            "outcome": outcome,
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _back(request: HttpRequest, run: EvalRun) -> HttpResponse:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+        return redirect(target)
+    return redirect(reverse("evals:run-detail", args=[run.pk]))
+
+
+@login_required
+@require_POST
+def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Staff cancel any active run; the owner may cancel their own queued run. Others get 403."""
+    run = _get_run_or_404(run_id)
+    if not request.user.is_staff and run.submitted_by_id != request.user.pk:
+        raise PermissionDenied(_("Only staff can cancel other people's runs."))
+    if not _can_cancel(request.user, run):
+        if run.status not in EvalRun.ACTIVE_STATUSES:
+            messages.error(request, _("Run #%(id)d has already finished.") % {"id": run.pk})
+            return _back(request, run)
+        raise PermissionDenied(_("Only staff can stop a running evaluation."))
+    try:
+        run = services.eval_run_cancel(run_id=run.pk, user=request.user)
+    except services.SubmissionError as exc:
+        messages.error(request, exc.message)
+    else:
+        if run.status == EvalRun.Status.CANCELLED:
+            messages.success(request, _("Run #%(id)d is cancelled.") % {"id": run.pk})
+        else:
+            messages.success(request, _("Run #%(id)d will stop after its current batch.") % {"id": run.pk})
+    return _back(request, run)
+
+
+@login_required
+@require_POST
+def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Staff queue a failed or cancelled run again; it resumes from its stored items."""
+    if not request.user.is_staff:
+        raise PermissionDenied(_("Only staff can retry runs."))
+    run = _get_run_or_404(run_id)
+    if not _can_retry(request.user, run):
+        messages.error(request, _("Only failed or cancelled runs can be retried."))
+        return _back(request, run)
+    try:
+        run = services.eval_run_retry(run_id=run.pk, user=request.user)
+    except services.SubmissionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Run #%(id)d is queued again.") % {"id": run.pk})
+    return _back(request, run)

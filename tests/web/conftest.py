@@ -1,0 +1,93 @@
+"""Fixtures of the web page tests: registry rows and evaluation runs built with the ORM, a browser."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def make_model(db):
+    """Build a registry model: make_model("org/name", parameters=..., languages=["en"], license="apache-2.0")."""
+    from registry.models import Language, LanguageModel, License, Organization
+
+    def make(repo_id: str = "HuggingFaceTB/SmolLM2-135M-Instruct", *, languages=("en",), license="apache-2.0", **kw):
+        org_slug = repo_id.split("/", 1)[0]
+        org, _ = Organization.objects.get_or_create(slug=org_slug, defaults={"name": org_slug})
+        lic = None
+        if license:
+            lic, _ = License.objects.get_or_create(key=license, defaults={"name": license, "commercial_use": "yes"})
+        defaults = {
+            "name": repo_id.split("/", 1)[1],
+            "organization": org,
+            "weights": "open",
+            "parameters": 134_515_008,
+            "license": lic,
+            "pipeline_tag": "text-generation",
+            "hub_sha": "a" * 40,
+        }
+        defaults.update(kw)
+        model, _ = LanguageModel.objects.update_or_create(repo_id=repo_id, defaults=defaults)
+        for code in languages:
+            lang, _ = Language.objects.get_or_create(code=code)
+            model.languages.add(lang)
+        return model
+
+    return make
+
+
+@pytest.fixture
+def make_run(db):
+    """Build an evaluation run directly in the database (status, progress and timings as given)."""
+    from evals.models import EvalRun
+
+    def make(model, **kw):
+        defaults = {
+            "suite": "quick",
+            "benchmarks": ["arc_easy", "hellaswag"],
+            "revision_sha": model.hub_sha or "b" * 40,
+            "engine_version": "test",
+        }
+        defaults.update(kw)
+        created_at = defaults.pop("created_at", None)
+        run = EvalRun.objects.create(model=model, **defaults)
+        if created_at is not None:
+            EvalRun.objects.filter(pk=run.pk).update(created_at=created_at)
+            run.refresh_from_db()
+        return run
+
+    return make
+
+
+@pytest.fixture
+def chromium_page(live_server, monkeypatch):
+    """A Playwright page in Debian's Chromium, pointed at the live server (skips where Chromium is absent)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the test's ORM calls are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(base_url=live_server.url, locale="en-US")
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            context.close()
+            browser.close()
