@@ -1,0 +1,878 @@
+"""Writes of the evals app: submit, dispatch, execute, cancel, retry and reap evaluation runs.
+
+The life of a run: `eval_run_submit` (checks, stores the run as queued) -> `eval_run_enqueue` after
+commit (sends a message to the `evals` queue, or leaves `dispatched_at` empty when the broker is
+down; `eval_runs_dispatch` sends those later) -> `eval_run_execute` on a worker (claims the run with a
+conditional UPDATE, so a redelivered message does nothing; stores per-item results batch by batch,
+so a killed worker resumes where it stopped) -> succeeded | failed | cancelled. `eval_runs_reap`
+puts runs whose heartbeat stopped back in the queue, or fails them after EVAL_MAX_ATTEMPTS.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from evals.models import BenchmarkResult, EvalRun, ItemResult
+from evals.types import ItemOutcome, ModelSpec
+from registry.models import LanguageModel
+
+logger = logging.getLogger(__name__)
+
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+MAX_LIMIT = 100_000
+# Seconds a run may wait after its creation before the dispatcher sends it (the on-commit send
+# normally does it within milliseconds; this avoids racing it).
+DISPATCH_GRACE_SECONDS = 10
+
+
+class SubmissionError(Exception):
+    """A submission (or an action on a run) was refused; `message` is shown to the user as is.
+
+    `code` is stable and machine-readable (`model_not_found`, `gated`, ...); `field` names the input
+    the error is about, where there is one.
+    """
+
+    def __init__(self, code: str, message: str, *, field: str | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class RunStateError(SubmissionError):
+    """The run is not in a state that allows the action (cancel a finished run, retry a running one)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(code, message, status=409)
+
+
+class _ClaimLost(Exception):
+    """This worker no longer owns the run (reaped, cancelled, or claimed by another attempt)."""
+
+
+class _StopRequested(Exception):
+    def __init__(self, reason: str, *, cancelled: bool) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.cancelled = cancelled
+
+
+# --------------------------------------------------------------------------------------------
+# submission
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Plan:
+    suite: str
+    benchmarks: list[str]
+    limit: int | None
+    is_partial: bool
+    settings: dict[str, Any]
+
+
+def _plan_settings(*, suite: str, benchmarks: list[str] | None, limit: int | None) -> _Plan:
+    """Validate suite/benchmarks/limit against the suites and return what the run row stores."""
+    from evals.engine import ENGINE_VERSION
+    from evals.suites import SUITES
+
+    if suite not in SUITES:
+        raise SubmissionError(
+            "unknown_suite",
+            _("Unknown suite %(suite)r; choose one of: %(choices)s.") % {"suite": suite, "choices": ", ".join(SUITES)},
+            field="suite",
+        )
+    spec = SUITES[suite]
+    chosen = list(spec.benchmarks)
+    if benchmarks:
+        unknown = [b for b in benchmarks if b not in spec.benchmarks]
+        if unknown:
+            raise SubmissionError(
+                "unknown_benchmark",
+                _("Benchmark %(bench)s is not part of suite %(suite)s (it has: %(choices)s).")
+                % {"bench": ", ".join(map(repr, unknown)), "suite": suite, "choices": ", ".join(spec.benchmarks)},
+                field="benchmarks",
+            )
+        wanted = set(benchmarks)
+        chosen = [b for b in spec.benchmarks if b in wanted]  # the suite's order, no repeats
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise SubmissionError(
+                "invalid_limit",
+                _("The limit must be a whole number of items between 1 and %(max)d.") % {"max": MAX_LIMIT},
+                field="limit",
+            )
+    is_partial = limit is not None or chosen != list(spec.benchmarks)
+    run_settings = {
+        "n_shot": {b: spec.n_shot.get(b, 0) for b in chosen},
+        "limit": limit,
+        "seed": spec.seed,
+        "sample_size": spec.sample_size,
+        "engine_version": ENGINE_VERSION,
+    }
+    return _Plan(suite=suite, benchmarks=chosen, limit=limit, is_partial=is_partial, settings=run_settings)
+
+
+def _check_backend_dtype(backend: str, dtype: str) -> None:
+    from evals.backends import BACKENDS
+
+    if backend not in BACKENDS:
+        raise SubmissionError(
+            "unknown_backend",
+            _("Unknown backend %(backend)r; choose one of: %(choices)s.")
+            % {"backend": backend, "choices": ", ".join(BACKENDS)},
+            field="backend",
+        )
+    if dtype not in DTYPES:
+        raise SubmissionError(
+            "unknown_dtype",
+            _("Unknown dtype %(dtype)r; choose one of: %(choices)s.") % {"dtype": dtype, "choices": ", ".join(DTYPES)},
+            field="dtype",
+        )
+
+
+def _hub_error_to_submission(exc: Exception, model_id: str, revision: str) -> SubmissionError:
+    kind = getattr(exc, "kind", "")
+    if kind == "not_found":
+        return SubmissionError(
+            "model_not_found",
+            _("There is no model %(id)s on the Hugging Face Hub (or it is private).") % {"id": model_id},
+            field="model",
+            status=404,
+        )
+    if kind == "gated":
+        return SubmissionError(
+            "gated",
+            _(
+                "%(id)s is gated on the Hub and this server has no access to it; accept its terms with the HF_TOKEN "
+                "account first."
+            )
+            % {"id": model_id},
+            field="model",
+        )
+    if kind == "disabled":
+        return SubmissionError("disabled", _("%(id)s is disabled on the Hub.") % {"id": model_id}, field="model")
+    if kind == "revision_not_found":
+        return SubmissionError(
+            "revision_not_found",
+            _("%(id)s has no revision %(rev)r on the Hub.") % {"id": model_id, "rev": revision},
+            field="revision",
+        )
+    if kind == "bad_request":
+        return SubmissionError(
+            "invalid_model_id", _("The Hub refused the model id %(id)r.") % {"id": model_id}, field="model"
+        )
+    return SubmissionError(
+        "hub_unavailable",
+        _(
+            "The Hugging Face Hub did not answer while checking %(id)s; nothing was saved, please try again in a few "
+            "minutes."
+        )
+        % {"id": model_id},
+        field="model",
+        status=503,
+    )
+
+
+def _hub_check(model_id: str, revision: str) -> tuple[LanguageModel, str]:
+    """Check the model on the Hub, register/refresh it, and return it with the resolved revision sha."""
+    from registry import hub
+    from registry.services import hub_sync
+
+    try:
+        info = hub.hub_model_info(model_id)
+        if info.private:
+            raise SubmissionError(
+                "private",
+                _("%(id)s is private on the Hub; only public models can be evaluated.") % {"id": model_id},
+                field="model",
+            )
+        if info.disabled:
+            raise SubmissionError("disabled", _("%(id)s is disabled on the Hub.") % {"id": model_id}, field="model")
+        if info.gated and not getattr(settings, "HF_TOKEN", "") and not _env("HF_TOKEN"):
+            raise SubmissionError(
+                "gated",
+                _("%(id)s is gated on the Hub (%(how)s approval) and this server has no Hub token to download it.")
+                % {"id": model_id, "how": info.gated},
+                field="model",
+            )
+        if info.pipeline_tag != "text-generation":
+            raise SubmissionError(
+                "not_text_generation",
+                _(
+                    "%(id)s is not a text-generation model (its Hub pipeline is %(tag)s); only causal language models "
+                    "can be evaluated."
+                )
+                % {"id": model_id, "tag": info.pipeline_tag or _("not declared")},
+                field="model",
+            )
+        sha = info.sha
+        if revision not in ("main", "", info.sha):
+            sha = hub.hub_model_info(model_id, revision=revision).sha
+        model, _outcome = hub_sync.hub_model_upsert(info)
+    except SubmissionError:
+        raise
+    except hub.HubError as exc:
+        raise _hub_error_to_submission(exc, model_id, revision) from exc
+    return model, sha or ""
+
+
+def _env(name: str) -> str:
+    import os
+
+    return os.environ.get(name, "")
+
+
+def _check_model_policy(model: LanguageModel) -> None:
+    """Size and license rules shared by Hub-checked and registry-only (local weights) models."""
+    if model.parameters is None:
+        raise SubmissionError(
+            "unknown_size",
+            _(
+                "The size of %(id)s is unknown (no safetensors metadata or config to count its parameters), so it "
+                "cannot be scheduled."
+            )
+            % {"id": model.repo_id},
+            field="model",
+        )
+    if model.parameters > settings.EVAL_MAX_PARAMETERS:
+        raise SubmissionError(
+            "too_large",
+            _("%(id)s has %(params)s parameters; this server evaluates models up to %(max)s.")
+            % {
+                "id": model.repo_id,
+                "params": f"{model.parameters:,}",
+                "max": f"{settings.EVAL_MAX_PARAMETERS:,}",
+            },
+            field="model",
+        )
+    lic = model.license
+    if lic is None or lic.key in ("", "unknown", "other"):
+        raise SubmissionError(
+            "unknown_license",
+            _(
+                "The license of %(id)s is unknown (the model card declares none we recognise), so it cannot be "
+                "evaluated here."
+            )
+            % {"id": model.repo_id},
+            field="model",
+        )
+
+
+def _resolved_at_run_time(model: LanguageModel, backend: str) -> bool:
+    """Local weights and closed endpoints have no Hub sha: the worker records what the backend ran."""
+    return bool(model.local_weights and backend == "transformers") or model.weights == LanguageModel.Weights.CLOSED
+
+
+def _find_duplicate(*, model: LanguageModel, revision_sha: str, suite: str, backend: str, dtype: str) -> EvalRun | None:
+    qs = EvalRun.objects.filter(
+        model=model,
+        suite=suite,
+        backend=backend,
+        dtype=dtype,
+        is_partial=False,
+        status__in=[EvalRun.Status.QUEUED, EvalRun.Status.RUNNING, EvalRun.Status.SUCCEEDED],
+    )
+    if not _resolved_at_run_time(model, backend):
+        qs = qs.filter(revision_sha=revision_sha)
+    return qs.order_by("-created_at").first()
+
+
+def eval_run_submit(
+    *,
+    user: Any,
+    model_id: str,
+    revision: str = "main",
+    suite: str = "quick",
+    backend: str = "transformers",
+    dtype: str = "auto",
+    benchmarks: list[str] | None = None,
+    limit: int | None = None,
+) -> tuple[EvalRun, bool]:
+    """Check a model and queue its evaluation; returns (run, created).
+
+    The Hub is asked first (exists, public, not gated without a token, text-generation, size within
+    EVAL_MAX_PARAMETERS, known license) and the registry row is created or refreshed. Models with
+    local weights (transformers backend) and closed models (openai backend, endpoint required) are
+    checked from the registry alone. `created` is False when an identical complete run (same model
+    sha, suite, backend, dtype) is queued, running or succeeded: that run is returned. A partial run
+    (benchmark subset or limit) is always new and never ranked. The run is stored as queued even
+    when the broker is down (then `run.dispatched_at` is None and the dispatcher sends it later).
+
+    Raises SubmissionError(code, message) with a user-facing message for every refusal.
+    """
+    model_id = (model_id or "").strip()
+    revision = (revision or "main").strip() or "main"
+    if not MODEL_ID_RE.match(model_id) or ".." in model_id:
+        raise SubmissionError(
+            "invalid_model_id",
+            _("%(id)r is not a model id; use the Hub form organization/name (e.g. HuggingFaceTB/SmolLM2-135M).")
+            % {"id": model_id[:200]},
+            field="model",
+        )
+    if not REVISION_RE.match(revision) or ".." in revision:
+        raise SubmissionError(
+            "invalid_revision",
+            _("%(rev)r is not a valid revision (a branch, tag or commit sha).") % {"rev": revision[:200]},
+            field="revision",
+        )
+    _check_backend_dtype(backend, dtype)
+    plan = _plan_settings(suite=suite, benchmarks=benchmarks, limit=limit)
+
+    model = LanguageModel.objects.filter(repo_id=model_id).select_related("license").first()
+    if model is not None and model.weights == LanguageModel.Weights.CLOSED:
+        if backend != "openai":
+            raise SubmissionError(
+                "closed_model_backend",
+                _("%(id)s is a closed model: it can only be evaluated through its API endpoint (backend openai).")
+                % {"id": model_id},
+                field="backend",
+            )
+        if not model.endpoint_base_url:
+            raise SubmissionError(
+                "no_endpoint",
+                _("%(id)s is a closed model with no API endpoint configured; staff must add one first.")
+                % {"id": model_id},
+                field="model",
+            )
+        revision_sha = ""
+    elif model is not None and model.local_weights and backend == "transformers":
+        _check_model_policy(model)
+        revision_sha = ""
+    elif backend == "openai" and (model is None or not model.endpoint_base_url):
+        raise SubmissionError(
+            "no_endpoint",
+            _(
+                "The openai backend needs an API endpoint configured on %(id)s; use the transformers backend for "
+                "open weights."
+            )
+            % {"id": model_id},
+            field="backend",
+        )
+    else:
+        model, revision_sha = _hub_check(model_id, revision)
+        model = LanguageModel.objects.select_related("license").get(pk=model.pk)
+        _check_model_policy(model)
+
+    if not plan.is_partial:
+        existing = _find_duplicate(model=model, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype)
+        if existing is not None:
+            return existing, False
+    try:
+        run = eval_run_create(
+            model=model,
+            revision=revision,
+            revision_sha=revision_sha,
+            suite=plan.suite,
+            benchmarks=plan.benchmarks,
+            limit=plan.limit,
+            backend=backend,
+            dtype=dtype,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            plan=plan,
+        )
+    except IntegrityError:
+        # A concurrent identical submission won the race: the unique constraint kept one run.
+        existing = _find_duplicate(model=model, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype)
+        if existing is None:
+            raise
+        return existing, False
+    return run, True
+
+
+def eval_run_create(
+    *,
+    model: LanguageModel,
+    suite: str,
+    benchmarks: list[str] | None = None,
+    limit: int | None = None,
+    backend: str = "transformers",
+    dtype: str = "auto",
+    device: str = "auto",
+    batch_size: int = 8,
+    revision: str = "main",
+    revision_sha: str = "",
+    user: Any = None,
+    dispatch: bool = True,
+    plan: _Plan | None = None,
+) -> EvalRun:
+    """Store a queued run (no policy checks: the caller did them) and, with dispatch, send it after commit.
+
+    Raises SubmissionError for an unknown suite/benchmark/backend/dtype or a bad limit, and
+    IntegrityError when an identical complete run is already queued, running or succeeded.
+    """
+    _check_backend_dtype(backend, dtype)
+    if plan is None:
+        plan = _plan_settings(suite=suite, benchmarks=benchmarks, limit=limit)
+    from evals.engine import ENGINE_VERSION
+
+    run_settings = dict(plan.settings)
+    run_settings["batch_size"] = batch_size
+    with transaction.atomic():
+        run = EvalRun.objects.create(
+            model=model,
+            revision=revision,
+            revision_sha=revision_sha,
+            suite=plan.suite,
+            benchmarks=plan.benchmarks,
+            backend=backend,
+            dtype=dtype,
+            device=device,
+            batch_size=batch_size,
+            limit=plan.limit,
+            is_partial=plan.is_partial,
+            settings=run_settings,
+            engine_version=ENGINE_VERSION,
+            submitted_by=user,
+        )
+        if dispatch:
+            transaction.on_commit(lambda: eval_run_enqueue(run_id=run.pk))
+    logger.info("eval run %s created for %s (%s, %s)", run.pk, model.repo_id, plan.suite, backend)
+    if dispatch and not transaction.get_connection().in_atomic_block:
+        run.refresh_from_db(fields=["dispatched_at"])
+    return run
+
+
+# --------------------------------------------------------------------------------------------
+# dispatch
+# --------------------------------------------------------------------------------------------
+
+
+def eval_run_enqueue(*, run_id: int) -> bool:
+    """Send one message for the run to the `evals` queue and record `dispatched_at`.
+
+    Returns False (and logs) when the broker cannot be reached: the run stays queued with
+    `dispatched_at` unchanged, and `eval_runs_dispatch` sends it later. Never raises for broker errors.
+    """
+    from evals.tasks import eval_run_execute_task
+
+    try:
+        eval_run_execute_task.apply_async(
+            args=[run_id],
+            retry=True,
+            retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1},
+        )
+    except Exception as exc:  # noqa: BLE001 - kombu raises many kinds; all mean "not sent"
+        logger.warning("eval run %s: broker unavailable, left for the dispatcher (%s)", run_id, exc)
+        return False
+    EvalRun.objects.filter(pk=run_id).update(dispatched_at=timezone.now())
+    return True
+
+
+def eval_runs_dispatch() -> int:
+    """Send queued runs that were never sent (broker was down) or sent long ago and never claimed.
+
+    Returns how many were sent. Sending twice is harmless: the worker's claim runs a run once.
+    """
+    now = timezone.now()
+    stale = now - timedelta(seconds=getattr(settings, "EVAL_REDISPATCH_AFTER", settings.EVAL_TIME_LIMIT + 600))
+    grace = now - timedelta(seconds=DISPATCH_GRACE_SECONDS)
+    ids = list(
+        EvalRun.objects.filter(status=EvalRun.Status.QUEUED, cancel_requested=False)
+        .filter(Q(dispatched_at__isnull=True, created_at__lt=grace) | Q(dispatched_at__lt=stale))
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:500]
+    )
+    sent = 0
+    for run_id in ids:
+        if not eval_run_enqueue(run_id=run_id):
+            break  # the broker is still down: try again on the next beat
+        sent += 1
+    if ids:
+        logger.info("dispatcher sent %d of %d waiting eval runs", sent, len(ids))
+    return sent
+
+
+# --------------------------------------------------------------------------------------------
+# execution
+# --------------------------------------------------------------------------------------------
+
+
+def model_spec(model: LanguageModel, *, revision: str = "main") -> ModelSpec:
+    """How a backend reaches this registry model."""
+    return ModelSpec(
+        repo_id=model.repo_id,
+        revision=revision or "main",
+        local_weights=model.local_weights,
+        endpoint_base_url=model.endpoint_base_url,
+        endpoint_model_name=model.endpoint_model_name,
+        endpoint_api_key_env=model.endpoint_api_key_env,
+    )
+
+
+def _worker_host() -> str:
+    try:
+        from celery import current_task
+
+        hostname = getattr(getattr(current_task, "request", None), "hostname", None)
+    except Exception:  # noqa: BLE001
+        hostname = None
+    return (hostname or socket.gethostname())[:200]
+
+
+def eval_run_claim(*, run_id: int) -> int | None:
+    """QUEUED -> RUNNING with one conditional UPDATE; returns this attempt's number, or None when not claimed."""
+    now = timezone.now()
+    claimed = EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.QUEUED, cancel_requested=False).update(
+        status=EvalRun.Status.RUNNING,
+        attempts=F("attempts") + 1,
+        worker_host=_worker_host(),
+        started_at=Coalesce(F("started_at"), now),
+        heartbeat_at=now,
+        finished_at=None,
+        error="",
+    )
+    if not claimed:
+        # A queued run whose cancellation was requested before any worker saw it.
+        EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.QUEUED, cancel_requested=True).update(
+            status=EvalRun.Status.CANCELLED, finished_at=now
+        )
+        return None
+    return EvalRun.objects.values_list("attempts", flat=True).get(pk=run_id)
+
+
+class _RunRecorder:
+    """Buffers scored items and stores them one batch per transaction, with progress and heartbeat."""
+
+    def __init__(self, run: EvalRun, attempt: int, deadline: float) -> None:
+        self.run = run
+        self.attempt = attempt
+        self.deadline = deadline
+        self.buffer: list[ItemOutcome] = []
+
+    def on_item(self, outcome: ItemOutcome) -> None:
+        self.buffer.append(outcome)
+        if len(self.buffer) >= max(1, self.run.batch_size):
+            self.flush()
+
+    def flush(self) -> bool:
+        """Store buffered items; returns whether cancellation was requested. Raises _ClaimLost."""
+        items = [
+            ItemResult(
+                run_id=self.run.pk,
+                benchmark=o.benchmark,
+                item_id=str(o.item_id)[:200],
+                position=o.position,
+                subject=(o.subject or "")[:100],
+                prompt=o.prompt,
+                choices=list(o.choices),
+                loglikelihoods=[float(x) for x in o.loglikelihoods],
+                generated=o.generated or "",
+                target=o.target,
+                prediction=o.prediction,
+                metrics={k: float(v) for k, v in o.metrics.items()},
+                correct=bool(o.correct),
+            )
+            for o in self.buffer
+        ]
+        with transaction.atomic():
+            if items:
+                # Items already stored by an earlier attempt are skipped by the unique constraint.
+                ItemResult.objects.bulk_create(items, ignore_conflicts=True)
+            done = ItemResult.objects.filter(run_id=self.run.pk).count()
+            updated = EvalRun.objects.filter(
+                pk=self.run.pk, status=EvalRun.Status.RUNNING, attempts=self.attempt
+            ).update(progress_done=done, heartbeat_at=timezone.now())
+            if not updated:
+                raise _ClaimLost()
+        self.buffer = []
+        return EvalRun.objects.values_list("cancel_requested", flat=True).get(pk=self.run.pk)
+
+    def should_stop(self) -> bool:
+        if self.flush():
+            raise _StopRequested(_("Cancelled at the user's request."), cancelled=True)
+        if time.monotonic() > self.deadline:
+            raise _StopRequested(
+                _("Time limit exceeded: the run took longer than %(s)d seconds (EVAL_SOFT_TIME_LIMIT).")
+                % {"s": settings.EVAL_SOFT_TIME_LIMIT},
+                cancelled=False,
+            )
+        return False
+
+
+def _stored_method(run: EvalRun, benchmark: str) -> str:
+    method = (run.settings or {}).get("methods", {}).get(benchmark)
+    if method:
+        return method
+    has_ll = ItemResult.objects.filter(run=run, benchmark=benchmark).exclude(loglikelihoods=[]).exists()
+    return "loglikelihood" if has_ll else "generative"
+
+
+def _finish(run_id: int, attempt: int | None, **fields: Any) -> bool:
+    qs = EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.RUNNING)
+    if attempt is not None:
+        qs = qs.filter(attempts=attempt)
+    return bool(qs.update(finished_at=timezone.now(), **fields))
+
+
+def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | None = None) -> None:
+    """Claim the run and evaluate it to the end, resuming from its stored items.
+
+    Does nothing when the run is not queued (already running elsewhere, finished, or a redelivered
+    message). Backend, data and time-limit failures mark the run failed with the reason; a requested
+    cancellation marks it cancelled after the current batch. Database errors propagate (the task
+    retries, the reaper requeues).
+    """
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from evals import engine
+    from evals.backends import BackendError, get_backend
+
+    try:
+        from evals.data import DataError
+    except ImportError:  # pragma: no cover - the engine ships data.py
+        DataError = ValueError  # noqa: N806
+
+    attempt = eval_run_claim(run_id=run_id)
+    if attempt is None:
+        logger.info("eval run %s not claimed (not queued): nothing to do", run_id)
+        return
+    run = EvalRun.objects.select_related("model").get(pk=run_id)
+    logger.info("eval run %s claimed (attempt %s) on %s", run_id, attempt, run.worker_host)
+    recorder = _RunRecorder(run, attempt, deadline=time.monotonic() + settings.EVAL_SOFT_TIME_LIMIT)
+    try:
+        data_dir = settings.LADDER_DATA_DIR or None
+        plans = engine.run_plan(suite=run.suite, benchmarks=run.benchmarks or None, limit=run.limit, data_dir=data_dir)
+        total = sum(len(p.docs) for p in plans)
+        done = ItemResult.objects.filter(run=run).count()
+        EvalRun.objects.filter(pk=run.pk).update(progress_total=total, progress_done=done, heartbeat_at=timezone.now())
+        backend = get_backend(
+            run.backend,
+            spec=model_spec(run.model, revision=run.revision_sha or run.revision),
+            device=run.device,
+            dtype=run.dtype,
+            batch_size=run.batch_size,
+        )
+        described = dict(backend.describe() or {})
+        run_settings = dict(run.settings or {})
+        run_settings.setdefault("methods", {})
+        run_settings["n_shot"] = {p.benchmark: p.n_shot for p in plans}
+        run_settings["items"] = {p.benchmark: len(p.docs) for p in plans}
+        run_settings["backend"] = {k: v for k, v in described.items() if k != "revision_sha"}
+        updates: dict[str, Any] = {"settings": run_settings, "heartbeat_at": timezone.now()}
+        if not run.revision_sha and described.get("revision_sha"):
+            updates["revision_sha"] = str(described["revision_sha"])[:64]
+        if described.get("device"):
+            updates["device"] = str(described["device"])[:12]
+        EvalRun.objects.filter(pk=run.pk).update(**updates)
+        run.settings = run_settings
+
+        for plan in plans:
+            stored = set(ItemResult.objects.filter(run=run, benchmark=plan.benchmark).values_list("item_id", flat=True))
+            remaining = [d for d in plan.docs if str(d.item_id) not in stored]
+            if remaining:
+                recorder.should_stop()
+                method = engine.score_docs(
+                    benchmark=plan.benchmark,
+                    docs=remaining,
+                    backend=backend,
+                    n_shot=plan.n_shot,
+                    seed=int(run_settings.get("seed") or 1234),
+                    batch_size=run.batch_size,
+                    on_item=recorder.on_item,
+                    should_stop=recorder.should_stop,
+                )
+                recorder.should_stop()
+                run_settings["methods"][plan.benchmark] = method
+                EvalRun.objects.filter(pk=run.pk).update(settings=run_settings)
+            if on_progress is not None:
+                on_progress(run)
+
+        scores = []
+        for plan in plans:
+            metrics = list(
+                ItemResult.objects.filter(run=run, benchmark=plan.benchmark)
+                .order_by("position")
+                .values_list("metrics", flat=True)
+            )
+            method = _stored_method(run, plan.benchmark)
+            scores.append(
+                engine.aggregate(benchmark=plan.benchmark, item_metrics=metrics, n_shot=plan.n_shot, method=method)
+            )
+        with transaction.atomic():
+            for score in scores:
+                BenchmarkResult.objects.update_or_create(
+                    run=run,
+                    benchmark=score.benchmark,
+                    defaults={
+                        "metrics": score.metrics,
+                        "primary_metric": score.primary_metric,
+                        "value": score.value,
+                        "stderr": score.stderr,
+                        "n": score.n,
+                        "method": score.method,
+                        "n_shot": score.n_shot,
+                    },
+                )
+            done = ItemResult.objects.filter(run=run).count()
+            if not _finish(run.pk, attempt, status=EvalRun.Status.SUCCEEDED, progress_done=done, error=""):
+                raise _ClaimLost()
+        logger.info("eval run %s succeeded (%d items)", run_id, done)
+    except _ClaimLost:
+        logger.warning("eval run %s: claim lost (reaped or cancelled); this attempt stops", run_id)
+    except _StopRequested as stop:
+        status = EvalRun.Status.CANCELLED if stop.cancelled else EvalRun.Status.FAILED
+        _finish(run.pk, attempt, status=status, error=stop.reason)
+        logger.info("eval run %s stopped: %s", run_id, stop.reason)
+    except SoftTimeLimitExceeded:
+        reason = _("Time limit exceeded: the run took longer than %(s)d seconds (EVAL_SOFT_TIME_LIMIT).") % {
+            "s": settings.EVAL_SOFT_TIME_LIMIT
+        }
+        _finish(run.pk, attempt, status=EvalRun.Status.FAILED, error=reason)
+        logger.warning("eval run %s: %s", run_id, reason)
+    except (BackendError, DataError) as exc:
+        kind = _("Model backend error") if isinstance(exc, BackendError) else _("Benchmark data error")
+        _finish(run.pk, attempt, status=EvalRun.Status.FAILED, error=f"{kind}: {exc}"[:4000])
+        logger.warning("eval run %s failed: %s: %s", run_id, kind, exc)
+    except Exception as exc:
+        from django.db import DatabaseError
+
+        if isinstance(exc, DatabaseError) and not isinstance(exc, IntegrityError):
+            raise  # the database went away: the task retries, the reaper requeues
+        logger.exception("eval run %s crashed", run_id)
+        _finish(
+            run.pk,
+            attempt,
+            status=EvalRun.Status.FAILED,
+            error=(_("Internal error: %(kind)s: %(msg)s") % {"kind": type(exc).__name__, "msg": exc})[:4000],
+        )
+
+
+def eval_run_release(*, run_id: int) -> bool:
+    """Put a running run back in the queue (its worker hit a transient error); True when it was running."""
+    return bool(
+        EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.RUNNING).update(
+            status=EvalRun.Status.QUEUED, worker_host="", dispatched_at=None
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# reaper, cancel, retry
+# --------------------------------------------------------------------------------------------
+
+
+def eval_runs_reap() -> dict[str, int]:
+    """Requeue running runs whose heartbeat stopped, or fail them after EVAL_MAX_ATTEMPTS attempts.
+
+    Returns {"requeued": n, "failed": n}. Requeued runs are sent again at once when the broker answers
+    (else the dispatcher sends them); their stored items are kept, so the next attempt resumes.
+    """
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=settings.EVAL_HEARTBEAT_TIMEOUT)
+    stalled = EvalRun.objects.filter(status=EvalRun.Status.RUNNING).filter(
+        Q(heartbeat_at__lt=cutoff) | Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    requeued = failed = 0
+    for run_id, attempts, heartbeat_at, cancel in stalled.values_list(
+        "pk", "attempts", "heartbeat_at", "cancel_requested"
+    ):
+        same = EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.RUNNING, heartbeat_at=heartbeat_at)
+        if cancel:
+            failed += same.update(
+                status=EvalRun.Status.CANCELLED, finished_at=now, error=_("Cancelled at the user's request.")
+            )
+        elif attempts >= settings.EVAL_MAX_ATTEMPTS:
+            reason = _(
+                "The worker stopped responding (no heartbeat for %(s)d seconds) and the run has used all of its "
+                "%(n)d attempts."
+            ) % {"s": settings.EVAL_HEARTBEAT_TIMEOUT, "n": settings.EVAL_MAX_ATTEMPTS}
+            failed += same.update(status=EvalRun.Status.FAILED, finished_at=now, error=reason)
+        elif same.update(status=EvalRun.Status.QUEUED, worker_host="", dispatched_at=None):
+            requeued += 1
+            logger.warning("eval run %s: heartbeat stopped, requeued (attempt %s done)", run_id, attempts)
+            transaction.on_commit(lambda rid=run_id: eval_run_enqueue(run_id=rid))
+    return {"requeued": requeued, "failed": failed}
+
+
+def _check_actor(run: EvalRun, user: Any) -> None:
+    if user is None or not getattr(user, "is_authenticated", False):
+        raise PermissionDenied(_("Sign in to change a run."))
+    if not (user.is_staff or run.submitted_by_id == user.pk):
+        raise PermissionDenied(_("Only the person who submitted run #%(id)d or staff can change it.") % {"id": run.pk})
+
+
+def eval_run_cancel(*, run_id: int, user: Any) -> EvalRun:
+    """Cancel a run: a queued run at once, a running one after its current batch.
+
+    Returns the updated run. Raises EvalRun.DoesNotExist, PermissionDenied (not the submitter or
+    staff) or RunStateError (already finished).
+    """
+    run = EvalRun.objects.get(pk=run_id)
+    _check_actor(run, user)
+    now = timezone.now()
+    if EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.QUEUED).update(
+        status=EvalRun.Status.CANCELLED,
+        cancel_requested=True,
+        finished_at=now,
+        error=_("Cancelled by %(user)s.") % {"user": user.get_username()},
+    ):
+        logger.info("eval run %s cancelled while queued", run_id)
+    elif not EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.RUNNING).update(cancel_requested=True):
+        run.refresh_from_db()
+        raise RunStateError(
+            "run_finished",
+            _("Run #%(id)d has already finished (%(status)s); there is nothing to cancel.")
+            % {"id": run_id, "status": run.get_status_display()},
+        )
+    run.refresh_from_db()
+    return run
+
+
+def eval_run_retry(*, run_id: int, user: Any) -> EvalRun:
+    """Queue a failed or cancelled run again; it resumes from its stored items with fresh attempts.
+
+    Returns the run. Raises EvalRun.DoesNotExist, PermissionDenied, or RunStateError (the run is not
+    failed/cancelled, or an identical complete run exists now).
+    """
+    run = EvalRun.objects.get(pk=run_id)
+    _check_actor(run, user)
+    try:
+        with transaction.atomic():
+            updated = EvalRun.objects.filter(
+                pk=run_id, status__in=[EvalRun.Status.FAILED, EvalRun.Status.CANCELLED]
+            ).update(
+                status=EvalRun.Status.QUEUED,
+                error="",
+                cancel_requested=False,
+                attempts=0,
+                finished_at=None,
+                dispatched_at=None,
+                worker_host="",
+            )
+            if updated:
+                transaction.on_commit(lambda: eval_run_enqueue(run_id=run_id))
+    except IntegrityError as exc:
+        raise RunStateError(
+            "duplicate_run",
+            _("An identical evaluation of this model is already queued, running or done; retry is not needed."),
+        ) from exc
+    run.refresh_from_db()
+    if not updated:
+        raise RunStateError(
+            "run_not_retryable",
+            _("Run #%(id)d is %(status)s; only failed or cancelled runs can be retried.")
+            % {"id": run_id, "status": run.get_status_display()},
+        )
+    return run
