@@ -1,3 +1,114 @@
-from rest_framework.views import APIView
+"""Read-only models API: GET /api/v1/models/ and GET /api/v1/models/<org>/<name>/."""
 
-ModelListApi = ModelDetailApi = APIView
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.generics import GenericAPIView, ListAPIView
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from registry.api.serializers import ModelDetailSerializer, ModelListSerializer
+from registry.models import LanguageModel
+from registry.selectors.models import (
+    ORDERINGS,
+    SIZE_BUCKETS,
+    FilterError,
+    model_filters_clean,
+    model_get,
+    model_lineage,
+    model_list,
+)
+
+_ERROR = inline_serializer(
+    "ModelFilterError",
+    fields={"detail": serializers.CharField(required=False)},
+    help_text="Bad filters: {filter: [message]}; unknown model: {detail: message}.",
+)
+
+MODEL_FILTER_PARAMETERS = [
+    OpenApiParameter("weights", OpenApiTypes.STR, enum=["open", "closed"], description="Open or closed weights."),
+    OpenApiParameter("language", OpenApiTypes.STR, description="ISO 639-1 code the model supports (en, zh)."),
+    OpenApiParameter("license", OpenApiTypes.STR, description="License key (apache-2.0, llama2, proprietary...)."),
+    OpenApiParameter("commercial", OpenApiTypes.BOOL, description="Only licenses that allow commercial use."),
+    OpenApiParameter("organization", OpenApiTypes.STR, description="Organization slug (the Hub author)."),
+    OpenApiParameter("min_params", OpenApiTypes.STR, description="At least this many parameters: 7000000000 or 7B."),
+    OpenApiParameter("max_params", OpenApiTypes.STR, description="At most this many parameters: 13B, 135M..."),
+    OpenApiParameter(
+        "size", OpenApiTypes.STR, enum=list(SIZE_BUCKETS), description="Size bucket (edge <3.5B ... large >70B)."
+    ),
+    OpenApiParameter(
+        "modality", OpenApiTypes.STR, enum=[c for c, _ in LanguageModel.Modality.choices], description="Modality."
+    ),
+    OpenApiParameter("base", OpenApiTypes.STR, description="A base model id: the model and its direct derivatives."),
+    OpenApiParameter("search", OpenApiTypes.STR, description="Substring of the id or the name."),
+    OpenApiParameter("on_hub", OpenApiTypes.BOOL, description="Seen on the Hub at the last sync."),
+    OpenApiParameter("ordering", OpenApiTypes.STR, enum=list(ORDERINGS), description="Sort order (default: id)."),
+]
+
+
+class ModelPagination(LimitOffsetPagination):
+    default_limit = 50
+    max_limit = 200
+
+
+def _filters(request: Request) -> dict[str, Any]:
+    try:
+        return model_filters_clean(request.query_params)
+    except FilterError as exc:
+        raise ValidationError({key: [message] for key, message in exc.errors.items()}) from exc
+
+
+class ModelListApi(ListAPIView):
+    """Models in the registry, filtered and ordered; limit/offset pagination on a stable order."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ModelListSerializer
+    pagination_class = ModelPagination
+
+    def get_queryset(self) -> QuerySet[LanguageModel]:
+        return model_list(filters=_filters(self.request))
+
+    @extend_schema(
+        operation_id="models_list",
+        summary="List models",
+        parameters=MODEL_FILTER_PARAMETERS,
+        responses={200: ModelListSerializer(many=True), 400: OpenApiResponse(_ERROR, description="Bad filter value.")},
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ModelDetailApi(GenericAPIView):
+    """One model: every field, its sources, derivatives; the endpoint of a closed model for staff only."""
+
+    permission_classes = [AllowAny]
+    serializer_class = ModelDetailSerializer
+    pagination_class = None
+
+    @extend_schema(
+        operation_id="models_retrieve",
+        summary="One model",
+        parameters=[
+            OpenApiParameter(
+                "org", OpenApiTypes.STR, OpenApiParameter.PATH, description="Organization part of the id."
+            ),
+            OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, description="Name part of the id."),
+        ],
+        responses={200: ModelDetailSerializer, 404: OpenApiResponse(_ERROR, description="No such model.")},
+    )
+    def get(self, request: Request, org: str, name: str) -> Response:
+        try:
+            model = model_get(repo_id=f"{org}/{name}")
+        except LanguageModel.DoesNotExist as exc:
+            raise NotFound(f"No model '{org}/{name}' in the registry.") from exc
+        _chain, derivatives = model_lineage(model=model, max_depth=0)
+        serializer = ModelDetailSerializer(model, context={"request": request, "derivatives": derivatives})
+        return Response(serializer.data)

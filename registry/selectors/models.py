@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 
 from registry.models import LanguageModel, License
 
@@ -92,7 +92,10 @@ def model_list(*, filters: dict[str, Any] | None = None) -> QuerySet[LanguageMod
     """Filtered, ordered models (`ordering` in filters: one of ORDERINGS, default by id)."""
     filters = filters or {}
     qs = model_filter(model_queryset(), filters)
-    return qs.order_by(ORDERINGS.get(str(filters.get("ordering") or ""), "repo_id"), "repo_id")
+    field = ORDERINGS.get(str(filters.get("ordering") or ""), "repo_id")
+    # Unknown values (no parameter count, no downloads) sort last in both directions.
+    order = F(field[1:]).desc(nulls_last=True) if field.startswith("-") else F(field).asc(nulls_last=True)
+    return qs.order_by(order, "repo_id")
 
 
 def model_get(*, repo_id: str) -> LanguageModel:
@@ -109,3 +112,165 @@ def _int_or_none(value: Any) -> int | None:
         return int(value) if value not in (None, "") else None
     except (TypeError, ValueError):
         return None
+
+
+# --- validation of public filter values (pages and API) ------------------------------------------
+
+FILTER_KEYS = (
+    "weights",
+    "language",
+    "license",
+    "commercial",
+    "organization",
+    "min_params",
+    "max_params",
+    "size",
+    "modality",
+    "base",
+    "search",
+    "on_hub",
+    "ordering",
+)
+_BOOLEAN_WORDS = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+_SCALE = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+
+
+class FilterError(ValueError):
+    """Bad filter values; `errors` maps each bad filter to a message a user can act on."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{key}: {message}" for key, message in errors.items()))
+        self.errors = errors
+
+
+def parameters_parse(value: Any) -> int:
+    """ "7B" -> 7_000_000_000, "135M" -> 135_000_000, "6738415616" -> 6738415616; raises ValueError."""
+    text = str(value).strip().upper().replace("_", "").replace(",", "")
+    suffix = text[-1:] if text[-1:] in _SCALE and text[-1:] != "" else ""
+    number = text[: -len(suffix)] if suffix else text
+    result = float(number) * _SCALE[suffix] if suffix else int(number)
+    if result < 0 or result != result or result > 10**15:  # negative, NaN, absurd
+        raise ValueError(value)
+    return int(result)
+
+
+def model_filters_clean(params: Any) -> dict[str, Any]:
+    """Validate the public filters from a query string (a QueryDict or a dict).
+
+    Returns the non-empty filters, normalized (language lower-case, parameter bounds as ints,
+    booleans as bools), ready for `model_filter`/`model_list`. Raises FilterError naming every bad value.
+    """
+    raw = {key: str(params.get(key) or "").strip() for key in FILTER_KEYS}
+    cleaned: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    choices = {
+        "weights": [c for c, _ in LanguageModel.Weights.choices],
+        "modality": [c for c, _ in LanguageModel.Modality.choices],
+        "size": list(SIZE_BUCKETS),
+        "ordering": list(ORDERINGS),
+    }
+    for key, allowed in choices.items():
+        if raw[key]:
+            if raw[key] in allowed:
+                cleaned[key] = raw[key]
+            else:
+                errors[key] = f"'{raw[key][:50]}' is not one of: {', '.join(allowed)}."
+    if raw["language"]:
+        code = raw["language"].lower()
+        if len(code) == 2 and code.isascii() and code.isalpha():
+            cleaned["language"] = code
+        else:
+            errors["language"] = "Use a two-letter ISO 639-1 code such as 'en' or 'zh'."
+    for key in ("commercial", "on_hub"):
+        if raw[key]:
+            if raw[key].lower() in _BOOLEAN_WORDS:
+                cleaned[key] = _BOOLEAN_WORDS[raw[key].lower()]
+            else:
+                errors[key] = "Use true or false."
+    for key in ("min_params", "max_params"):
+        if raw[key]:
+            try:
+                cleaned[key] = parameters_parse(raw[key])
+            except (ValueError, OverflowError):
+                errors[key] = "Use a parameter count such as 7000000000 or 7B (K, M, B, T suffixes)."
+    if "min_params" in cleaned and "max_params" in cleaned and cleaned["min_params"] > cleaned["max_params"]:
+        errors["max_params"] = "max_params must not be below min_params."
+    for key, limit in (("license", 100), ("organization", 100), ("base", 200), ("search", 200)):
+        if raw[key]:
+            if len(raw[key]) > limit:
+                errors[key] = f"At most {limit} characters."
+            else:
+                cleaned[key] = raw[key]
+    if errors:
+        raise FilterError(errors)
+    if cleaned.get("commercial") is False:
+        del cleaned["commercial"]  # "not only commercial" is the same as no filter
+    return cleaned
+
+
+# --- one model's neighbourhood --------------------------------------------------------------------
+
+MEMORY_PRECISIONS: tuple[tuple[str, int], ...] = (("fp16", 16), ("int8", 8), ("int4", 4))
+
+
+def model_lineage(*, model: LanguageModel, max_depth: int = 10) -> tuple[list[LanguageModel], list[LanguageModel]]:
+    """(base chain from the direct base upwards, direct derivatives ordered by id).
+
+    The chain stops at `max_depth` or at a cycle, so a bad base link never loops.
+    """
+    chain: list[LanguageModel] = []
+    seen = {model.pk}
+    current = model
+    while current.base_model_id and current.base_model_id not in seen and len(chain) < max_depth:
+        current = LanguageModel.objects.select_related("organization", "license").get(pk=current.base_model_id)
+        seen.add(current.pk)
+        chain.append(current)
+    derivatives = list(
+        LanguageModel.objects.filter(base_model=model).select_related("organization", "license").order_by("repo_id")
+    )
+    return chain, derivatives
+
+
+def model_hub_url(model: LanguageModel) -> str:
+    """Link to the model on the Hub (settings.HF_ENDPOINT): synced models, and catalog entries that are Hub repos."""
+    from django.conf import settings
+
+    from registry.catalog import HUB_REPO_IDS
+
+    if model.hub_url:
+        return model.hub_url
+    if model.weights == LanguageModel.Weights.OPEN and model.repo_id in HUB_REPO_IDS:
+        return f"{settings.HF_ENDPOINT.rstrip('/')}/{model.repo_id}"
+    return ""
+
+
+def model_memory(*, model: LanguageModel) -> list[dict[str, Any]]:
+    """Weights-only memory to load the model at fp16/int8/int4 (bytes and GiB); empty when the size is unknown."""
+    from registry.formatting import memory_bytes
+
+    rows = []
+    for label, bits in MEMORY_PRECISIONS:
+        size = memory_bytes(model.parameters, bits)
+        if size is not None:
+            rows.append({"precision": label, "bits": bits, "bytes": size, "gib": round(size / 2**30, 1)})
+    return rows
+
+
+def model_sources(*, model: LanguageModel) -> dict[str, dict[str, str]]:
+    """Where each non-Hub fact came from: {fact: {"url", "note", "by"}} (internal bookkeeping removed)."""
+    result: dict[str, dict[str, str]] = {}
+    for fact, record in sorted((model.sources or {}).items()):
+        if isinstance(record, dict):
+            result[fact] = {k: str(record[k]) for k in ("url", "note", "by") if record.get(k)}
+        elif record:
+            result[fact] = {"url": str(record)}
+    return result

@@ -197,7 +197,7 @@ def _model_apply(
         """Record the catalog's source for `fact`; return True when the catalog value must be written."""
         prior = sources.get(fact) if isinstance(sources.get(fact), dict) else None
         ours = prior is not None and prior.get("by") == CATALOG
-        free = _empty(current) or (hub_default is not None and current == hub_default)
+        free = created or _empty(current) or (hub_default is not None and current == hub_default)
         if free or (ours and prior.get("value") == current) or current == wanted:
             record = {"url": urls.get(fact, default_url), "by": CATALOG, "value": wanted}
             if notes.get(fact):
