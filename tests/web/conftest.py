@@ -91,3 +91,51 @@ def chromium_page(live_server, monkeypatch):
         finally:
             context.close()
             browser.close()
+
+
+@pytest.fixture
+def fake_hub(settings, monkeypatch):
+    """The fake Hugging Face Hub (a real HTTP server) with the fixture models plus a few policy cases."""
+    from tests.hubfake import FakeHub, fixture_models, model_record
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    extra = [
+        model_record(
+            "ladder-fixtures/no-license-135m",
+            card_data={"language": ["en"]},
+            safetensors={"BF16": 134_515_008},
+            config_file={"architectures": ["LlamaForCausalLM"], "model_type": "llama"},
+        ),
+        model_record(
+            "ladder-fixtures/huge-70b",
+            card_data={"license": "apache-2.0", "language": ["en"]},
+            tags=["license:apache-2.0"],
+            safetensors={"BF16": 70_553_706_496},
+            config_file={"architectures": ["LlamaForCausalLM"], "model_type": "llama"},
+        ),
+    ]
+    with FakeHub(fixture_models() + extra) as hub:
+        settings.HF_ENDPOINT = hub.url
+        yield hub
+
+
+@pytest.fixture
+def broker_down(monkeypatch):
+    """Point the Celery app at a port where nothing listens (a real refused connection), then restore."""
+    import socket
+
+    from config.celery import app
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+
+    def reset_pools() -> None:
+        app.amqp._producer_pool = None
+        app._pool = None
+
+    reset_pools()
+    monkeypatch.setitem(app.conf, "broker_url", f"redis://127.0.0.1:{port}/0")
+    yield port
+    monkeypatch.undo()
+    reset_pools()
