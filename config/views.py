@@ -1,32 +1,66 @@
-"""Process health endpoints for load balancers and orchestrators."""
+"""Process health endpoints for load balancers and orchestrators.
+
+/healthz: the process is alive (no I/O; a liveness probe must not fail because PostgreSQL is slow).
+/readyz: the database and the broker both answer within a couple of seconds; 503 names the failing
+check. Neither leaks hosts, ports or credentials: a failure reports the exception class only and the
+details go to the log.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+
+logger = logging.getLogger(__name__)
+
+# Seconds a readiness check may take before the broker counts as down.
+BROKER_TIMEOUT = 2.0
 
 
+@never_cache
 def healthz(request: HttpRequest) -> JsonResponse:
     """The process is alive and serving requests."""
     return JsonResponse({"status": "ok"})
 
 
-def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the broker both answer."""
+def _database_check() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def _broker_check() -> str:
     from config.celery import app
 
+    # A fresh connection each time, never the pooled producer one: a probe must see the broker as it
+    # is now, and must not wait on kombu's default retry policy (which retries for ever).
+    conn = app.connection_for_write(connect_timeout=BROKER_TIMEOUT)
+    try:
+        conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=BROKER_TIMEOUT)
+        if conn.transport.driver_type == "redis":
+            conn.default_channel.client.ping()
+    finally:
+        conn.release()
+    return "ok"
+
+
+@never_cache
+def readyz(request: HttpRequest) -> JsonResponse:
+    """The database and the broker both answer: 200, else 503 with the failing check named."""
     checks: dict[str, str] = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - any failure means not ready
-        checks["database"] = f"error: {type(exc).__name__}"
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        checks["broker"] = "ok"
-    except Exception as exc:  # noqa: BLE001
-        checks["broker"] = f"error: {type(exc).__name__}"
-    ready = all(v == "ok" for v in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    for name, check in (("database", _database_check), ("broker", _broker_check)):
+        try:
+            checks[name] = check()
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            logger.warning("readiness check %s failed: %s", name, exc.__class__.__name__, exc_info=True)
+            checks[name] = f"error: {type(exc).__name__}"
+    if checks["database"] != "ok":
+        # A connection killed by a database restart stays broken: drop it so the next probe reconnects.
+        connection.close_if_unusable_or_obsolete()
+    failed = [name for name, result in checks.items() if result != "ok"]
+    body = {"status": "unavailable" if failed else "ok", "checks": checks, "failed": failed}
+    return JsonResponse(body, status=503 if failed else 200)
