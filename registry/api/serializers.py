@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from registry.models import LanguageModel
-from registry.selectors.models import model_hub_url, model_sources
+from registry.selectors.models import model_hub_url, model_release_text, model_sources
 
 
 class HubInfoSerializer(serializers.Serializer):
@@ -45,18 +45,6 @@ class LinksSerializer(serializers.Serializer):
     api = serializers.CharField()
     page = serializers.CharField()
     hub = serializers.CharField(allow_null=True)
-
-
-def release_date_text(model: LanguageModel) -> str | None:
-    """ "YYYY-MM-DD", "YYYY-MM" or "YYYY" according to the date's precision; None when unknown."""
-    date = model.release_date
-    if date is None:
-        return None
-    if model.release_date_precision == LanguageModel.DatePrecision.YEAR:
-        return f"{date.year:04d}"
-    if model.release_date_precision == LanguageModel.DatePrecision.MONTH:
-        return f"{date.year:04d}-{date.month:02d}"
-    return date.isoformat()
 
 
 class ModelListSerializer(serializers.Serializer):
@@ -134,7 +122,7 @@ class ModelListSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True, help_text='"YYYY-MM-DD", "YYYY-MM" or "YYYY".'))
     def get_release_date(self, obj: LanguageModel) -> str | None:
-        return release_date_text(obj)
+        return model_release_text(obj)
 
     @extend_schema_field(LinksSerializer)
     def get_links(self, obj: LanguageModel) -> dict[str, Any]:

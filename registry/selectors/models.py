@@ -265,12 +265,30 @@ def model_memory(*, model: LanguageModel) -> list[dict[str, Any]]:
     return rows
 
 
+def model_release_text(model: LanguageModel) -> str | None:
+    """The release date at its precision: "2023-07-18", "2023-07" or "2023"; None when unknown."""
+    date = model.release_date
+    if date is None:
+        return None
+    if model.release_date_precision == LanguageModel.DatePrecision.YEAR:
+        return f"{date.year:04d}"
+    if model.release_date_precision == LanguageModel.DatePrecision.MONTH:
+        return f"{date.year:04d}-{date.month:02d}"
+    return date.isoformat()
+
+
 def model_sources(*, model: LanguageModel) -> dict[str, dict[str, str]]:
     """Where each non-Hub fact came from: {fact: {"url", "note", "by"}} (internal bookkeeping removed)."""
     result: dict[str, dict[str, str]] = {}
     for fact, record in sorted((model.sources or {}).items()):
         if isinstance(record, dict):
-            result[fact] = {k: str(record[k]) for k in ("url", "note", "by") if record.get(k)}
+            entry = {k: str(record[k]) for k in ("url", "note", "by") if record.get(k)}
         elif record:
-            result[fact] = {"url": str(record)}
+            entry = {"url": str(record)}
+        else:
+            continue
+        # Only web links are links: anything else (javascript:, data:) is shown as text, if at all.
+        if "url" in entry and not entry["url"].lower().startswith(("https://", "http://")):
+            entry["note"] = " ".join(filter(None, [entry.pop("url"), entry.get("note", "")]))
+        result[fact] = entry
     return result
