@@ -1,3 +1,260 @@
+"""/api/v1/leaderboard/, /api/v1/leaderboard.csv, /api/v1/benchmarks/, /api/v1/suites/: thin views over
+evals.selectors.leaderboard."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-LeaderboardApi = LeaderboardCsvApi = BenchmarkListApi = BenchmarkDetailApi = SuiteListApi = APIView
+from evals.api.leaderboard_serializers import (
+    BenchmarkOut,
+    LeaderboardOut,
+    LeaderboardQuerySerializer,
+    SuiteOut,
+    leaderboard_row_data,
+    model_filters,
+)
+from evals.selectors.leaderboard import (
+    LeaderboardError,
+    benchmark_info,
+    benchmark_infos,
+    benchmarks,
+    leaderboard_cached,
+    leaderboard_export,
+    leaderboard_page,
+    suite_infos,
+)
+
+ERROR_RESPONSE = OpenApiResponse(
+    description='Invalid query: {"detail": "...", "errors": {"field": ["message"]}}', response=OpenApiTypes.OBJECT
+)
+
+
+def _error(detail: str, errors: Any = None, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
+    body: dict[str, Any] = {"detail": detail}
+    if errors is not None:
+        body["errors"] = errors
+    return Response(body, status=code)
+
+
+def _validated(request: Request) -> tuple[dict[str, Any] | None, Response | None]:
+    query = LeaderboardQuerySerializer(data=request.query_params)
+    try:
+        valid = query.is_valid()
+    except LeaderboardError as exc:
+        return None, _error(str(exc))
+    if not valid:
+        return None, _error("Invalid leaderboard query.", query.errors)
+    return dict(query.validated_data), None
+
+
+def _page_url(request: Request, page: int) -> str:
+    params = request.query_params.copy()
+    params["page"] = str(page)
+    return request.build_absolute_uri(request.path) + "?" + params.urlencode()
+
+
+class LeaderboardApi(APIView):
+    """The ranked leaderboard of a suite, one page at a time (100 rows by default, at most 500)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[LeaderboardQuerySerializer],
+        responses={200: LeaderboardOut, 400: ERROR_RESPONSE},
+        summary="Ranked leaderboard with 95% intervals, tie-aware ranks and per-score provenance",
+        description=(
+            "Only complete, comparable runs rank (succeeded, not partial, every benchmark of the board, the "
+            "suite's fixed items); for each model its latest such run. `rank` = 1 + the number of models "
+            "(after filters) whose 95% interval lies entirely above this one, so statistically tied models "
+            "share a rank. Scores are 0..1; normalized scores 0..100 as the Open LLM Leaderboard v2."
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        params, error = _validated(request)
+        if error is not None:
+            return error
+        assert params is not None
+
+        def compute() -> dict[str, Any]:
+            page = leaderboard_page(
+                suite=params["suite"],
+                board=params["board"],
+                filters=model_filters(params),
+                score=params["score"],
+                ordering=params["ordering"],
+                page=params["page"],
+                per_page=params["per_page"],
+            )
+            return {
+                "suite": page.suite,
+                "board": page.board,
+                "score": page.score,
+                "ordering": page.ordering,
+                "benchmarks": page.benchmarks,
+                "count": page.count,
+                "page": page.page,
+                "per_page": page.per_page,
+                "pages": page.pages,
+                "results": [leaderboard_row_data(row) for row in page.rows],
+                "not_ranked_count": page.not_ranked_count,
+                "not_ranked": [leaderboard_row_data(row) for row in page.not_ranked],
+            }
+
+        try:
+            body = leaderboard_cached("api", params, compute)
+        except LeaderboardError as exc:
+            return _error(str(exc))
+        body = dict(body)
+        body["next"] = _page_url(request, body["page"] + 1) if body["page"] < body["pages"] else None
+        body["previous"] = _page_url(request, body["page"] - 1) if body["page"] > 1 else None
+        return Response(body)
+
+
+CSV_FIXED = [
+    "rank",
+    "rank_worst",
+    "model",
+    "organization",
+    "weights",
+    "parameters",
+    "license",
+    "languages",
+    "average",
+    "average_ci95_low",
+    "average_ci95_high",
+    "average_normalized",
+]
+CSV_PROVENANCE = ["run_id", "model_sha", "engine_version", "suite", "backend", "dtype", "finished_at", "settings"]
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+def _fmt(value: float | None, digits: int = 6) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
+
+
+class LeaderboardCsvApi(APIView):
+    """Every ranked row of the filtered board as CSV (same query parameters as /api/v1/leaderboard/)."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        parameters=[LeaderboardQuerySerializer],
+        responses={(200, "text/csv"): OpenApiTypes.STR, 400: ERROR_RESPONSE},
+        summary="Leaderboard as CSV, with intervals and provenance columns",
+    )
+    def get(self, request: Request) -> Any:
+        params, error = _validated(request)
+        if error is not None:
+            return error
+        assert params is not None
+        try:
+            keys, rows = leaderboard_export(
+                suite=params["suite"],
+                board=params["board"],
+                filters=model_filters(params),
+                score=params["score"],
+                ordering=params["ordering"],
+            )
+        except LeaderboardError as exc:
+            return _error(str(exc))
+        header = list(CSV_FIXED)
+        for key in keys:
+            header += [key, f"{key}_normalized", f"{key}_ci95_low", f"{key}_ci95_high", f"{key}_n", f"{key}_metric"]
+        header += CSV_PROVENANCE
+
+        def lines() -> Iterator[str]:
+            import json
+
+            writer = csv.writer(_Echo())
+            yield writer.writerow(header)
+            for row in rows:
+                model = row.model
+                ci = row.ci95 or (None, None)
+                line = [
+                    row.rank,
+                    row.rank_worst,
+                    model.repo_id,
+                    model.organization.slug,
+                    model.weights,
+                    model.parameters or "",
+                    model.license.key if model.license else "",
+                    " ".join(lang.code for lang in model.languages.all()),
+                    _fmt(row.average),
+                    _fmt(ci[0]),
+                    _fmt(ci[1]),
+                    _fmt(row.average_normalized, 4),
+                ]
+                for key in keys:
+                    score = row.scores.get(key)
+                    sci = (score.ci95 if score else None) or (None, None)
+                    line += [
+                        _fmt(score.value if score else None),
+                        _fmt(score.normalized if score else None, 4),
+                        _fmt(sci[0]),
+                        _fmt(sci[1]),
+                        score.n if score else "",
+                        score.metric if score else "",
+                    ]
+                run = row.run
+                line += [
+                    run.id,
+                    run.sha,
+                    run.engine_version,
+                    run.suite,
+                    run.backend,
+                    run.dtype,
+                    run.finished_at.isoformat() if run.finished_at else "",
+                    json.dumps(run.settings, sort_keys=True),
+                ]
+                yield writer.writerow(line)
+
+        filename = f"leaderboard-{params['suite']}-{params['board']}.csv"
+        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class BenchmarkListApi(APIView):
+    """Every benchmark: what it measures, prompt format, metric, license, item count, random baseline."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: BenchmarkOut(many=True)}, summary="Benchmarks")
+    def get(self, request: Request) -> Response:
+        return Response(benchmark_infos())
+
+
+class BenchmarkDetailApi(APIView):
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: BenchmarkOut, 404: ERROR_RESPONSE}, summary="One benchmark")
+    def get(self, request: Request, key: str) -> Response:
+        if key not in benchmarks():
+            known = ", ".join(benchmarks())
+            return _error(f"Unknown benchmark {key!r}; known benchmarks: {known}.", code=status.HTTP_404_NOT_FOUND)
+        return Response(benchmark_info(key))
+
+
+class SuiteListApi(APIView):
+    """Suites: their benchmarks, n-shot, sample size and seed, and the boards they have."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: SuiteOut(many=True)}, summary="Suites")
+    def get(self, request: Request) -> Response:
+        return Response(suite_infos())

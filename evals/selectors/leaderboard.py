@@ -1,0 +1,897 @@
+"""The leaderboard: one primary score per benchmark, intervals, averages and tie-aware ranks.
+
+How a board is computed (per suite, per board = overall | en | zh):
+
+* Eligible runs: status succeeded, not partial, same suite, every benchmark of the board present with
+  the board's usual item count (the suite's fixed sample, so every ranked model saw the same items).
+  For each model the latest eligible run counts (by finished_at, then id). A model without one but
+  with a partial, incomplete or non-comparable run is listed under "not ranked", marked as such.
+* Score of a benchmark: BenchmarkResult.value of its primary metric (lm-eval's usual metric), 0..1.
+  Normalized as the Open LLM Leaderboard v2 does: norm = max(0, (raw - b) / (1 - b)) * 100 with b the
+  benchmark's random baseline.
+* Standard error of a benchmark: BenchmarkResult.stderr (sample std / sqrt(n) over the items, stored
+  when the run finishes); where it is missing, one aggregate SQL query over the ItemResult metrics of
+  the primary metric (Avg / StdDev / Count). 95% interval: value +- 1.96 * SE.
+* Average: the plain mean of the k benchmark scores (raw 0..1 and normalized 0..100). Benchmarks are
+  independent samples, so the SE of the mean of means is sqrt(sum_b SE_b^2) / k; interval +- 1.96 SE.
+* Rank (as Chatbot Arena): 1 + the number of models whose interval lies entirely above this one's
+  (their lower bound > this upper bound), among the rows shown (after filters). Statistically tied
+  models share a rank. `rank_worst` = the number of models whose interval is not entirely below this
+  one (its upper bound >= this lower bound), self included: the rank range is rank..rank_worst.
+  Both come from binary searches over the sorted bounds, O(n log n).
+
+Caching: the computed board ("core": one compact tuple per model) and each filtered, ranked ordering
+are kept in the Django cache under a generation number; `leaderboard_cache_bump()` (called by the
+evals services when a run finishes, is cancelled or deleted) makes every cached board stale at once.
+`LADDER_LEADERBOARD_CACHE_TTL` (seconds, default 300) bounds staleness if a bump is ever missed, e.g.
+with a per-process cache backend and a worker in another process. The core is also memoised per
+process (keyed by the same generation), so a request does not unpickle 100,000 rows.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import hashlib
+import json
+import math
+import os
+import threading
+import time
+from collections import Counter, OrderedDict, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models import Avg, Case, Count, FloatField, Q, StdDev, When
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
+
+from evals.models import BenchmarkResult, EvalRun, ItemResult
+from registry.models import LanguageModel
+from registry.selectors.models import model_filter, model_queryset
+
+Z95 = 1.96
+BOARDS = ("overall", "en", "zh")
+SCORE_MODES = ("raw", "normalized")
+# Model filters understood by registry.selectors.models.model_filter, in the order forms show them.
+MODEL_FILTER_KEYS = (
+    "search",
+    "weights",
+    "language",
+    "license",
+    "commercial",
+    "organization",
+    "min_params",
+    "max_params",
+    "size",
+    "modality",
+    "base",
+)
+ORDERING_FIELDS = ("rank", "average", "average_normalized", "name", "parameters")
+DEFAULT_PER_PAGE = 100
+MAX_PER_PAGE = 500
+
+
+class LeaderboardError(ValueError):
+    """A request the leaderboard cannot answer (unknown suite, board or ordering); the message says why."""
+
+
+# --- suites and benchmarks (helper 3's data in code) ------------------------------------------
+
+
+def suites() -> dict[str, Any]:
+    from evals.suites import SUITES
+
+    return SUITES
+
+
+def benchmarks() -> dict[str, Any]:
+    from evals.benchmarks import BENCHMARKS
+
+    return BENCHMARKS
+
+
+def board_benchmarks(*, suite: str, board: str) -> list[str]:
+    """The benchmark keys of a board within a suite, in the suite's order; raises LeaderboardError."""
+    all_suites = suites()
+    if suite not in all_suites:
+        raise LeaderboardError(f"Unknown suite {suite!r}; known suites: {', '.join(sorted(all_suites))}.")
+    if board not in BOARDS:
+        raise LeaderboardError(f"Unknown board {board!r}; known boards: {', '.join(BOARDS)}.")
+    specs = benchmarks()
+    keys = [key for key in all_suites[suite].benchmarks if key in specs]
+    if board != "overall":
+        keys = [key for key in keys if getattr(specs[key], "language", "en") == board]
+    return keys
+
+
+def suite_boards(*, suite: str) -> list[str]:
+    """The boards that have at least one benchmark in this suite."""
+    return [board for board in BOARDS if board_benchmarks(suite=suite, board=board)]
+
+
+def random_baseline(key: str) -> float:
+    spec = benchmarks().get(key)
+    value = getattr(spec, "random_baseline", 0.0) if spec is not None else 0.0
+    return float(value or 0.0)
+
+
+def normalize(value: float | None, baseline: float) -> float | None:
+    """Open LLM Leaderboard v2 normalization: max(0, (raw - b) / (1 - b)) * 100."""
+    if value is None:
+        return None
+    if baseline >= 1:
+        return 0.0
+    return max(0.0, (value - baseline) / (1 - baseline)) * 100
+
+
+def interval(value: float | None, stderr: float | None) -> tuple[float, float] | None:
+    if value is None or stderr is None:
+        return None
+    return (value - Z95 * stderr, value + Z95 * stderr)
+
+
+def mean_stderr(stderrs: Sequence[float | None]) -> float | None:
+    """SE of the mean of k independent means: sqrt(sum SE_b^2) / k (None if any SE is unknown)."""
+    if not stderrs or any(se is None for se in stderrs):
+        return None
+    return math.sqrt(sum(se * se for se in stderrs)) / len(stderrs)  # type: ignore[operator]
+
+
+# --- the cached core --------------------------------------------------------------------------
+
+
+class CoreEntry(NamedTuple):
+    """One model's line in a computed board; compact so 100,000 of them cache cheaply."""
+
+    model_pk: int
+    run_id: int
+    repo_id: str
+    parameters: int | None
+    values: tuple[float | None, ...]  # per board benchmark, raw 0..1
+    stderrs: tuple[float | None, ...]
+    ns: tuple[int | None, ...]
+    metrics: tuple[str, ...]
+    average: float | None
+    average_se: float | None
+    average_normalized: float | None
+    average_normalized_se: float | None
+    status: str  # "ranked" | "partial" | "incomplete" | "not_comparable"
+
+
+@dataclass
+class BoardCore:
+    suite: str
+    board: str
+    benchmarks: list[str]
+    baselines: list[float]
+    expected_n: dict[str, int]
+    ranked: list[CoreEntry]
+    not_ranked: list[CoreEntry]
+    computed_at: float = field(default_factory=time.time)
+
+
+_GENERATION_KEY = "leaderboard:generation"
+_memo: OrderedDict[str, Any] = OrderedDict()
+_memo_lock = threading.Lock()
+_MEMO_SIZE = 16
+
+
+def _ttl() -> int:
+    return int(getattr(settings, "LEADERBOARD_CACHE_TTL", 300))
+
+
+def leaderboard_cache_generation() -> int:
+    """The current generation; starts from the clock so an evicted counter never reuses old keys."""
+    generation = cache.get(_GENERATION_KEY)
+    if generation is None:
+        cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
+        generation = cache.get(_GENERATION_KEY) or 0
+    return int(generation)
+
+
+def leaderboard_cache_bump() -> None:
+    """Make every cached board stale (call after a run finishes, is cancelled, retried or deleted).
+
+    Cheap and safe to call inside or outside a transaction; with a shared cache backend (Redis) it
+    reaches every web process at once, otherwise the TTL bounds staleness.
+    """
+    try:
+        cache.incr(_GENERATION_KEY)
+    except ValueError:
+        cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
+    with _memo_lock:
+        _memo.clear()
+
+
+def _cached(key: str, compute: Callable[[], Any], *, memo: bool = False) -> Any:
+    now = time.monotonic()
+    if memo:
+        with _memo_lock:
+            hit = _memo.get(key)
+            if hit is not None and hit[0] > now:
+                _memo.move_to_end(key)
+                return hit[1]
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, timeout=_ttl())
+    if memo:
+        with _memo_lock:
+            _memo[key] = (now + _ttl(), value)
+            while len(_memo) > _MEMO_SIZE:
+                _memo.popitem(last=False)
+    return value
+
+
+def board_core(*, suite: str, board: str) -> BoardCore:
+    """The computed board (cached); raises LeaderboardError for an unknown suite or board."""
+    keys = board_benchmarks(suite=suite, board=board)
+    key = f"leaderboard:core:{leaderboard_cache_generation()}:{suite}:{board}"
+    return _cached(key, lambda: _board_core_compute(suite=suite, board=board, keys=keys), memo=True)
+
+
+def _board_core_compute(*, suite: str, board: str, keys: list[str]) -> BoardCore:
+    baselines = [random_baseline(key) for key in keys]
+    runs = list(
+        EvalRun.objects.filter(suite=suite, status=EvalRun.Status.SUCCEEDED)
+        .order_by()
+        .values_list("id", "model_id", "is_partial", "finished_at", "model__repo_id", "model__parameters")
+    )
+    if not runs or not keys:
+        return BoardCore(suite, board, keys, baselines, {}, [], [])
+    # run_id -> benchmark -> (value, stderr, n, metric)
+    results: dict[int, dict[str, list[Any]]] = defaultdict(dict)
+    rows = (
+        BenchmarkResult.objects.filter(run__suite=suite, run__status=EvalRun.Status.SUCCEEDED, benchmark__in=keys)
+        .order_by()
+        .values_list("run_id", "benchmark", "value", "stderr", "n", "primary_metric")
+    )
+    missing_se: list[tuple[int, str, str]] = []
+    for run_id, bench, value, stderr, n, metric in rows.iterator(chunk_size=20_000):
+        results[run_id][bench] = [value, stderr, n, metric]
+        if stderr is None:
+            missing_se.append((run_id, bench, metric))
+    if missing_se:
+        for (run_id, bench), se in _item_stderrs(missing_se).items():
+            results[run_id][bench][1] = se
+
+    # The board's item count per benchmark: the most common n among complete full runs (ties: the
+    # larger). A run scored on other items (an older sample of the suite) is not comparable.
+    counts: dict[str, Counter[int]] = {key: Counter() for key in keys}
+    for run_id, _model, is_partial, *_ in runs:
+        found = results.get(run_id, {})
+        if not is_partial and all(key in found for key in keys):
+            for key in keys:
+                counts[key][found[key][2]] += 1
+    expected_n = {key: max(c.items(), key=lambda kv: (kv[1], kv[0]))[0] for key, c in counts.items() if c}
+
+    epoch = datetime.min
+    best: dict[int, tuple[tuple[int, Any, int], CoreEntry]] = {}
+    for run_id, model_pk, is_partial, finished_at, repo_id, parameters in runs:
+        found = results.get(run_id, {})
+        if is_partial:
+            status = "partial"
+        elif not all(key in found for key in keys):
+            status = "incomplete"
+        elif any(found[key][2] != expected_n.get(key) for key in keys):
+            status = "not_comparable"
+        else:
+            status = "ranked"
+        if status != "ranked" and not found:
+            continue  # nothing of this board in the run
+        entry = _entry(model_pk, run_id, repo_id, parameters, keys, baselines, found, status)
+        when = finished_at.replace(tzinfo=None) if finished_at else epoch
+        priority = (1 if status == "ranked" else 0, when, run_id)
+        current = best.get(model_pk)
+        if current is None or priority > current[0]:
+            best[model_pk] = (priority, entry)
+    ranked = [entry for _, entry in best.values() if entry.status == "ranked"]
+    not_ranked = [entry for _, entry in best.values() if entry.status != "ranked"]
+    ranked.sort(key=lambda e: (-(e.average or 0.0), e.repo_id))
+    not_ranked.sort(key=lambda e: e.repo_id)
+    return BoardCore(suite, board, keys, baselines, expected_n, ranked, not_ranked)
+
+
+def _entry(
+    model_pk: int,
+    run_id: int,
+    repo_id: str,
+    parameters: int | None,
+    keys: list[str],
+    baselines: list[float],
+    found: dict[str, list[Any]],
+    status: str,
+) -> CoreEntry:
+    values = tuple(found[key][0] if key in found else None for key in keys)
+    stderrs = tuple(found[key][1] if key in found else None for key in keys)
+    ns = tuple(found[key][2] if key in found else None for key in keys)
+    metrics = tuple(found[key][3] if key in found else "" for key in keys)
+    average = average_se = average_norm = average_norm_se = None
+    if status == "ranked":
+        average = sum(values) / len(values)  # type: ignore[arg-type]
+        average_se = mean_stderr(stderrs)
+        normalized = [normalize(v, b) for v, b in zip(values, baselines, strict=True)]
+        average_norm = sum(normalized) / len(normalized)  # type: ignore[arg-type]
+        norm_ses = [
+            None if se is None else se * 100 / (1 - b) if b < 1 else 0.0
+            for se, b in zip(stderrs, baselines, strict=True)
+        ]
+        average_norm_se = mean_stderr(norm_ses)
+    return CoreEntry(
+        model_pk,
+        run_id,
+        repo_id,
+        parameters,
+        values,
+        stderrs,
+        ns,
+        metrics,
+        average,
+        average_se,
+        average_norm,
+        average_norm_se,
+        status,
+    )
+
+
+def _item_stderrs(missing: list[tuple[int, str, str]]) -> dict[tuple[int, str], float | None]:
+    """SE of the primary metric per (run, benchmark) from the stored items: one aggregate query."""
+    metric_of = {bench: metric for _run, bench, metric in missing}
+    value = Case(
+        *[When(benchmark=bench, then=KeyTextTransform(metric, "metrics")) for bench, metric in metric_of.items()]
+    )
+    rows = (
+        ItemResult.objects.filter(run_id__in={run for run, _b, _m in missing}, benchmark__in=list(metric_of))
+        .annotate(v=Cast(value, FloatField()))
+        .values("run_id", "benchmark")
+        .annotate(sd=StdDev("v", sample=True), n=Count("v"), mean=Avg("v"))
+        .order_by()
+    )
+    wanted = {(run, bench) for run, bench, _m in missing}
+    out: dict[tuple[int, str], float | None] = {}
+    for row in rows:
+        key = (row["run_id"], row["benchmark"])
+        if key in wanted and row["n"]:
+            out[key] = (row["sd"] or 0.0) / math.sqrt(row["n"]) if row["n"] > 1 else None
+    return out
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Score:
+    benchmark: str
+    value: float | None
+    normalized: float | None
+    stderr: float | None
+    ci95: tuple[float, float] | None
+    ci95_normalized: tuple[float, float] | None
+    n: int | None
+    metric: str
+    random_baseline: float
+
+
+@dataclass
+class RunInfo:
+    id: int
+    sha: str
+    engine_version: str
+    suite: str
+    settings: dict[str, Any]
+    finished_at: datetime | None
+    backend: str
+    dtype: str
+    is_partial: bool
+    limit: int | None
+
+
+@dataclass
+class LeaderboardRow:
+    rank: int | None
+    rank_worst: int | None
+    model: LanguageModel
+    average: float | None
+    average_normalized: float | None
+    ci95: tuple[float, float] | None
+    ci95_normalized: tuple[float, float] | None
+    stderr: float | None
+    scores: dict[str, Score]
+    run: RunInfo
+    status: str
+    on_frontier: bool = False
+
+    @property
+    def score_list(self) -> list[Score]:
+        return list(self.scores.values())
+
+
+@dataclass
+class LeaderboardPage:
+    suite: str
+    board: str
+    score: str
+    ordering: str
+    benchmarks: list[str]
+    rows: list[LeaderboardRow]
+    count: int
+    page: int
+    per_page: int
+    not_ranked: list[LeaderboardRow]
+    not_ranked_count: int
+    chart: list[ChartPoint]
+    chart_total: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.count / self.per_page))
+
+
+class ChartPoint(NamedTuple):
+    repo_id: str
+    parameters: int
+    score: float
+    on_frontier: bool
+
+
+class _Ranked(NamedTuple):
+    index: int  # into core.ranked
+    rank: int
+    rank_worst: int
+
+
+def _score_of(entry: CoreEntry, score: str) -> tuple[float, float | None]:
+    if score == "normalized":
+        return entry.average_normalized or 0.0, entry.average_normalized_se
+    return entry.average or 0.0, entry.average_se
+
+
+def rank_intervals(bounds: Sequence[tuple[float, float]]) -> list[tuple[int, int]]:
+    """(rank, worst rank) per (lo, hi): rank = 1 + #{j: lo_j > hi_i}, worst = #{j: hi_j >= lo_i}."""
+    los = sorted(lo for lo, _hi in bounds)
+    his = sorted(hi for _lo, hi in bounds)
+    n = len(bounds)
+    return [(1 + n - bisect.bisect_right(los, hi), n - bisect.bisect_left(his, lo)) for lo, hi in bounds]
+
+
+def _filters_key(filters: dict[str, Any]) -> str:
+    clean = {k: str(filters[k]) for k in MODEL_FILTER_KEYS if filters.get(k) not in (None, "", False)}
+    return hashlib.sha1(json.dumps(clean, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def _model_pks(filters: dict[str, Any]) -> set[int] | None:
+    """Model pks matching the filters (one query), or None when no model filter is set."""
+    if not any(filters.get(k) not in (None, "", False) for k in MODEL_FILTER_KEYS):
+        return None
+    return set(model_filter(LanguageModel.objects.all(), filters).order_by().values_list("pk", flat=True))
+
+
+def _ordering_key(ordering: str, benchmarks_: list[str]) -> tuple[str, bool]:
+    descending = ordering.startswith("-")
+    name = ordering.lstrip("-") or "rank"
+    if name not in ORDERING_FIELDS and name not in benchmarks_:
+        allowed = ", ".join([*ORDERING_FIELDS, *benchmarks_])
+        raise LeaderboardError(f"Unknown ordering {ordering!r}; use one of {allowed} (prefix - for descending).")
+    return name, descending
+
+
+def _ranked_indexes(
+    core: BoardCore, *, filters: dict[str, Any], score: str, ordering: str
+) -> tuple[list[_Ranked], list[int]]:
+    """Filtered, ranked and ordered positions in core.ranked, and the filtered not-ranked positions."""
+    pks = _model_pks(filters)
+    keep = [i for i, e in enumerate(core.ranked) if pks is None or e.model_pk in pks]
+    keep_nr = [i for i, e in enumerate(core.not_ranked) if pks is None or e.model_pk in pks]
+    bounds = []
+    for i in keep:
+        value, se = _score_of(core.ranked[i], score)
+        bounds.append((value, value) if se is None else (value - Z95 * se, value + Z95 * se))
+    ranks = rank_intervals(bounds)
+    rows = [_Ranked(i, r, w) for i, (r, w) in zip(keep, ranks, strict=True)]
+    name, descending = _ordering_key(ordering, core.benchmarks)
+
+    def by_score(r: _Ranked) -> tuple[Any, ...]:
+        e = core.ranked[r.index]
+        return (-_score_of(e, score)[0], e.repo_id)
+
+    if name == "rank":
+        rows.sort(key=lambda r: (r.rank, *by_score(r)))
+        if descending:
+            rows.reverse()
+    elif name in ("average", "average_normalized"):
+        mode = "raw" if name == "average" else "normalized"
+        rows.sort(key=lambda r: _score_of(core.ranked[r.index], mode)[0], reverse=descending)
+    elif name == "name":
+        rows.sort(key=lambda r: core.ranked[r.index].repo_id.lower(), reverse=descending)
+    elif name == "parameters":
+        with_params = [r for r in rows if core.ranked[r.index].parameters]
+        without = [r for r in rows if not core.ranked[r.index].parameters]
+        with_params.sort(key=lambda r: core.ranked[r.index].parameters or 0, reverse=descending)
+        rows = with_params + without  # unknown sizes last either way
+    else:
+        position = core.benchmarks.index(name)
+        rows.sort(key=lambda r: core.ranked[r.index].values[position] or 0.0, reverse=descending)
+    return rows, keep_nr
+
+
+def _ranked_cached(
+    core: BoardCore, *, filters: dict[str, Any], score: str, ordering: str
+) -> tuple[list[_Ranked], list[int]]:
+    key = (
+        f"leaderboard:ranked:{leaderboard_cache_generation()}:{core.suite}:{core.board}:{score}:{ordering}:"
+        f"{_filters_key(filters)}"
+    )
+    return _cached(key, lambda: _ranked_indexes(core, filters=filters, score=score, ordering=ordering))
+
+
+def _chart(core: BoardCore, ranked: list[_Ranked], score: str, limit: int = 300) -> tuple[list[ChartPoint], int]:
+    """Score against parameters with the Pareto frontier (no smaller model scores as high or higher).
+
+    The frontier is computed over every filtered model with a known size; the chart draws the frontier
+    and the `limit` best of the others.
+    """
+    points = []
+    for r in ranked:
+        e = core.ranked[r.index]
+        if e.parameters:
+            points.append((e.parameters, _score_of(e, score)[0], e.repo_id))
+    points.sort(key=lambda p: (p[0], -p[1]))
+    frontier: set[str] = set()
+    best = -math.inf
+    for _parameters, value, repo_id in points:
+        if value > best:
+            frontier.add(repo_id)
+            best = value
+    top = sorted(points, key=lambda p: -p[1])[:limit]
+    chosen = {p[2] for p in top} | frontier
+    drawn = [ChartPoint(p[2], p[0], p[1], p[2] in frontier) for p in points if p[2] in chosen]
+    return drawn, len(points)
+
+
+def _hydrate(core: BoardCore, entries: list[tuple[CoreEntry, int | None, int | None]]) -> list[LeaderboardRow]:
+    """Turn core entries into rows with their models and run provenance: 3 queries for any count."""
+    if not entries:
+        return []
+    models = model_queryset().in_bulk([e.model_pk for e, _r, _w in entries])
+    runs = {
+        run.pk: run
+        for run in EvalRun.objects.filter(pk__in=[e.run_id for e, _r, _w in entries]).only(
+            "id",
+            "revision_sha",
+            "engine_version",
+            "suite",
+            "settings",
+            "finished_at",
+            "backend",
+            "dtype",
+            "is_partial",
+            "limit",
+        )
+    }
+    rows = []
+    for entry, rank, worst in entries:
+        run = runs[entry.run_id]
+        scores = {}
+        for i, key in enumerate(core.benchmarks):
+            if entry.values[i] is None:
+                continue
+            baseline = core.baselines[i]
+            ci = interval(entry.values[i], entry.stderrs[i])
+            scores[key] = Score(
+                benchmark=key,
+                value=entry.values[i],
+                normalized=normalize(entry.values[i], baseline),
+                stderr=entry.stderrs[i],
+                ci95=ci,
+                ci95_normalized=(normalize(ci[0], baseline), normalize(ci[1], baseline)) if ci else None,  # type: ignore[arg-type]
+                n=entry.ns[i],
+                metric=entry.metrics[i],
+                random_baseline=baseline,
+            )
+        rows.append(
+            LeaderboardRow(
+                rank=rank,
+                rank_worst=worst,
+                model=models[entry.model_pk],
+                average=entry.average,
+                average_normalized=entry.average_normalized,
+                ci95=interval(entry.average, entry.average_se),
+                ci95_normalized=interval(entry.average_normalized, entry.average_normalized_se),
+                stderr=entry.average_se,
+                scores=scores,
+                run=RunInfo(
+                    id=run.pk,
+                    sha=run.revision_sha,
+                    engine_version=run.engine_version,
+                    suite=run.suite,
+                    settings=run.settings or {},
+                    finished_at=run.finished_at,
+                    backend=run.backend,
+                    dtype=run.dtype,
+                    is_partial=run.is_partial,
+                    limit=run.limit,
+                ),
+                status=entry.status,
+            )
+        )
+    return rows
+
+
+def leaderboard_page(
+    *,
+    suite: str = "quick",
+    board: str = "overall",
+    filters: dict[str, Any] | None = None,
+    score: str = "raw",
+    ordering: str = "rank",
+    page: int = 1,
+    per_page: int = DEFAULT_PER_PAGE,
+    not_ranked_limit: int = 100,
+    chart: bool = False,
+) -> LeaderboardPage:
+    """One page of the ranked board with the filtered not-ranked runs (and the chart data if asked).
+
+    Raises LeaderboardError for an unknown suite, board, score mode or ordering. Queries: one for the
+    cache generation, then (cache warm) 3 to load the shown models and runs, plus 1 for the model
+    filters on a cache miss; the board itself is computed once per generation.
+    """
+    filters = filters or {}
+    if score not in SCORE_MODES:
+        raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
+    core = board_core(suite=suite, board=board)
+    ranked, not_ranked = _ranked_cached(core, filters=filters, score=score, ordering=ordering or "rank")
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    chosen = ranked[(page - 1) * per_page : page * per_page]
+    nr_chosen = not_ranked[:not_ranked_limit]
+    points, total_points = _chart(core, ranked, score) if chart else ([], 0)
+    frontier = {p.repo_id for p in points if p.on_frontier}
+    hydrated = _hydrate(
+        core,
+        [(core.ranked[r.index], r.rank, r.rank_worst) for r in chosen]
+        + [(core.not_ranked[i], None, None) for i in nr_chosen],
+    )
+    rows, nr_rows = hydrated[: len(chosen)], hydrated[len(chosen) :]
+    for row in rows:
+        row.on_frontier = row.model.repo_id in frontier
+    return LeaderboardPage(
+        suite=suite,
+        board=board,
+        score=score,
+        ordering=ordering or "rank",
+        benchmarks=core.benchmarks,
+        rows=rows,
+        count=len(ranked),
+        page=page,
+        per_page=per_page,
+        not_ranked=nr_rows,
+        not_ranked_count=len(not_ranked),
+        chart=points,
+        chart_total=total_points,
+    )
+
+
+def leaderboard_rows(
+    *, suite: str = "quick", board: str = "overall", filters: dict[str, Any] | None = None
+) -> list[LeaderboardRow]:
+    """Every ranked row of a board, best first, with models and provenance (for exports and small boards).
+
+    `filters` takes the model filters (see MODEL_FILTER_KEYS) plus optional `score` (raw|normalized)
+    and `ordering`. Raises LeaderboardError.
+    """
+    filters = filters or {}
+    score = filters.get("score") or "raw"
+    ordering = filters.get("ordering") or "rank"
+    if score not in SCORE_MODES:
+        raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
+    core = board_core(suite=suite, board=board)
+    ranked, _ = _ranked_cached(core, filters=filters, score=score, ordering=ordering)
+    return list(leaderboard_iter_rows(core, ranked))
+
+
+def leaderboard_iter_rows(core: BoardCore, ranked: list[_Ranked], chunk: int = 1000) -> Iterable[LeaderboardRow]:
+    for start in range(0, len(ranked), chunk):
+        part = ranked[start : start + chunk]
+        yield from _hydrate(core, [(core.ranked[r.index], r.rank, r.rank_worst) for r in part])
+
+
+def leaderboard_export(
+    *, suite: str, board: str, filters: dict[str, Any], score: str = "raw", ordering: str = "rank"
+) -> tuple[list[str], Iterable[LeaderboardRow]]:
+    """The board's benchmark keys and a lazy iterator over all filtered rows (hydrated in chunks)."""
+    if score not in SCORE_MODES:
+        raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
+    core = board_core(suite=suite, board=board)
+    ranked, _ = _ranked_cached(core, filters=filters, score=score, ordering=ordering or "rank")
+    return core.benchmarks, leaderboard_iter_rows(core, ranked)
+
+
+# --- model page and compare ------------------------------------------------------------------
+
+
+@dataclass
+class SuiteSummary:
+    suite: str
+    suite_name: str
+    run: RunInfo
+    status: str  # ranked | partial | incomplete | not_comparable
+    scores: list[Score]
+    average: float | None
+    average_normalized: float | None
+    ci95: tuple[float, float] | None
+    rank: int | None
+    rank_worst: int | None
+    ranked_count: int
+
+
+@dataclass
+class ModelEvaluationSummary:
+    runs: list[EvalRun]
+    suites: list[SuiteSummary]
+
+
+def model_suite_summary(*, model: LanguageModel, suite: str) -> SuiteSummary | None:
+    """The model's counted run of a suite's overall board (ranked, else its latest not-ranked run)."""
+    try:
+        core = board_core(suite=suite, board="overall")
+    except LeaderboardError:
+        return None
+    ranked, _nr = _ranked_cached(core, filters={}, score="raw", ordering="rank")
+    for r in ranked:
+        entry = core.ranked[r.index]
+        if entry.model_pk == model.pk:
+            (row,) = _hydrate(core, [(entry, r.rank, r.rank_worst)])
+            return _summary(suite, row, len(ranked))
+    for entry in core.not_ranked:
+        if entry.model_pk == model.pk:
+            (row,) = _hydrate(core, [(entry, None, None)])
+            return _summary(suite, row, len(ranked))
+    return None
+
+
+def _summary(suite: str, row: LeaderboardRow, ranked_count: int) -> SuiteSummary:
+    spec = suites().get(suite)
+    return SuiteSummary(
+        suite=suite,
+        suite_name=str(getattr(spec, "name", suite)),
+        run=row.run,
+        status=row.status,
+        scores=row.score_list,
+        average=row.average,
+        average_normalized=row.average_normalized,
+        ci95=row.ci95,
+        rank=row.rank,
+        rank_worst=row.rank_worst,
+        ranked_count=ranked_count,
+    )
+
+
+def model_evaluation_summary(*, model: LanguageModel, history: int = 20) -> ModelEvaluationSummary:
+    """A model's evaluation history (latest `history` runs) and, per suite it was run on, the scores of
+    its counted run with intervals and its rank on the overall board."""
+    runs = list(EvalRun.objects.filter(model=model).order_by("-created_at", "-id")[:history])
+    suite_keys = list(
+        EvalRun.objects.filter(model=model, status=EvalRun.Status.SUCCEEDED)
+        .order_by()
+        .values_list("suite", flat=True)
+        .distinct()
+    )
+    known = suites()
+    summaries = []
+    for key in sorted(suite_keys, key=lambda k: (list(known).index(k) if k in known else 99, k)):
+        summary = model_suite_summary(model=model, suite=key)
+        if summary is not None:
+            summaries.append(summary)
+    return ModelEvaluationSummary(runs=runs, suites=summaries)
+
+
+@dataclass
+class CompareEntry:
+    model: LanguageModel
+    summary: SuiteSummary | None
+
+
+def compare_models(*, suite: str, model_ids: Sequence[str]) -> tuple[list[CompareEntry], list[str]]:
+    """The given models (by id, case-insensitive) with their counted run of the suite, and the ids not found."""
+    if suite not in suites():
+        raise LeaderboardError(f"Unknown suite {suite!r}; known suites: {', '.join(sorted(suites()))}.")
+    wanted = [m.strip() for m in model_ids if m.strip()]
+    query = Q(pk__in=[])
+    for repo_id in wanted:
+        query |= Q(repo_id__iexact=repo_id)
+    found = {m.repo_id.lower(): m for m in model_queryset().filter(query)}
+    missing = [m for m in wanted if m.lower() not in found]
+    entries = []
+    seen = set()
+    for m in wanted:
+        model = found.get(m.lower())
+        if model is None or model.pk in seen:
+            continue
+        seen.add(model.pk)
+        entries.append(CompareEntry(model=model, summary=model_suite_summary(model=model, suite=suite)))
+    return entries, missing
+
+
+def model_choices(*, suite: str, limit: int = 200) -> list[str]:
+    """Ids of the best-ranked models of a suite (for the compare picker)."""
+    try:
+        core = board_core(suite=suite, board="overall")
+    except LeaderboardError:
+        return []
+    return [e.repo_id for e in core.ranked[:limit]]
+
+
+# --- benchmarks and suites -------------------------------------------------------------------
+
+
+def benchmark_item_count(key: str) -> int | None:
+    """Items in the benchmark's evaluation split, counted in its LADDER_DATA_DIR file (None if absent)."""
+    spec = benchmarks().get(key)
+    data_dir = getattr(settings, "LADDER_DATA_DIR", "") or os.environ.get("LADDER_DATA_DIR", "")
+    if spec is None or not data_dir:
+        return None
+    from evals.data import split_file
+
+    return _count_lines(str(split_file(spec, spec.eval_split, str(data_dir))))
+
+
+@functools.lru_cache(maxsize=64)
+def _count_lines(path: str) -> int | None:
+    try:
+        with open(path, "rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
+
+
+def benchmark_info(key: str) -> dict[str, Any]:
+    """The public facts of one benchmark plus its item count and the suites (-> n-shot) that use it.
+
+    Raises KeyError for an unknown key."""
+    spec = benchmarks()[key]
+    data = spec.as_dict() if hasattr(spec, "as_dict") else {"key": key, "name": getattr(spec, "name", key)}
+    data["item_count"] = benchmark_item_count(key)
+    data["suites"] = {
+        suite_key: int(getattr(suite, "n_shot", {}).get(key, 0))
+        for suite_key, suite in suites().items()
+        if key in suite.benchmarks
+    }
+    data["sample_sizes"] = {
+        suite_key: getattr(suite, "sample_size", None)
+        for suite_key, suite in suites().items()
+        if key in suite.benchmarks
+    }
+    return data
+
+
+def benchmark_infos() -> list[dict[str, Any]]:
+    return [benchmark_info(key) for key in benchmarks()]
+
+
+def suite_infos() -> list[dict[str, Any]]:
+    out = []
+    for key, suite in suites().items():
+        out.append(
+            {
+                "key": key,
+                "name": str(suite.name),
+                "description": str(getattr(suite, "description", "")),
+                "benchmarks": list(suite.benchmarks),
+                "n_shot": dict(getattr(suite, "n_shot", {})),
+                "sample_size": getattr(suite, "sample_size", None),
+                "seed": getattr(suite, "seed", None),
+                "boards": suite_boards(suite=key),
+            }
+        )
+    return out
+
+
+def leaderboard_cached(namespace: str, params: dict[str, Any], compute: Callable[[], Any]) -> Any:
+    """`compute()` cached under the current generation for these params (rendered pages, API bodies)."""
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode(), usedforsecurity=False).hexdigest()
+    return _cached(f"leaderboard:{namespace}:{leaderboard_cache_generation()}:{digest}", compute)

@@ -1,8 +1,262 @@
-from django.http import HttpRequest, HttpResponse
+"""Pages: the leaderboard (/), compare (/compare/), benchmarks (/benchmarks/, /benchmarks/<key>/).
+
+Thin: validate the query string with the API's LeaderboardQuerySerializer, call the leaderboard
+selectors, render. The board body is rendered once per cache generation, language and query and kept
+in the cache (it holds nothing user-specific), so a warm page costs two cache reads.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+
+from evals.api.leaderboard_serializers import LeaderboardQuerySerializer, model_filters
+from evals.charts import bar_chart, scatter_chart
+from evals.selectors.leaderboard import (
+    BOARDS,
+    LeaderboardError,
+    benchmark_info,
+    benchmark_infos,
+    benchmarks,
+    compare_models,
+    leaderboard_cached,
+    leaderboard_page,
+    model_choices,
+    suite_boards,
+    suites,
+)
+from registry.models import Language, LanguageModel, License
+from registry.selectors.models import SIZE_BUCKETS
+
+DEFAULTS = {"suite": "quick", "board": "overall", "score": "raw", "ordering": "rank", "page": 1, "per_page": 100}
+FILTER_FIELDS = (
+    "search",
+    "weights",
+    "language",
+    "license",
+    "commercial",
+    "organization",
+    "min_params",
+    "max_params",
+    "size",
+    "modality",
+    "base",
+)
 
 
-def _todo(request: HttpRequest, **kwargs: object) -> HttpResponse:
-    raise NotImplementedError
+def _board_label(board: str) -> str:
+    return {"overall": _("Overall"), "en": _("English"), "zh": "中文"}[board]
 
 
-leaderboard = compare = benchmark_list = benchmark_detail = _todo
+def _params(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validated params; invalid fields are reported and fall back to their defaults."""
+    query = LeaderboardQuerySerializer(data=request.GET)
+    if query.is_valid():
+        return dict(query.validated_data), {}
+    errors = dict(query.errors)
+    data = {k: v for k, v in request.GET.items() if k not in errors}
+    if "non_field_errors" in errors or "board" in errors or "suite" in errors:
+        data.pop("board", None)
+        data.pop("ordering", None)
+    retry = LeaderboardQuerySerializer(data=data)
+    if retry.is_valid():
+        return dict(retry.validated_data), errors
+    return dict(DEFAULTS), errors
+
+
+def _raw_query(request: HttpRequest) -> dict[str, str]:
+    """The user's own query values (as typed), for links and the form."""
+    return {k: v for k, v in request.GET.items() if v != ""}
+
+
+def _url(query: dict[str, str], **changes: Any) -> str:
+    merged = {**query, **{k: v for k, v in changes.items()}}
+    clean = {
+        k: v for k, v in merged.items() if v not in (None, "") and not (k in DEFAULTS and str(v) == str(DEFAULTS[k]))
+    }
+    return "?" + urlencode(clean) if clean else "?"
+
+
+def leaderboard(request: HttpRequest) -> HttpResponse:
+    params, errors = _params(request)
+    query = _raw_query(request)
+    query.pop("page", None)
+    for bad in errors:
+        query.pop(bad, None)
+    language = get_language() or "en"
+
+    def body() -> str:
+        return _render_board(params, query, language)
+
+    try:
+        html = leaderboard_cached("page", {**params, "_lang": language, "_query": query}, body)
+    except LeaderboardError as exc:  # e.g. a suite removed from the code while a link still names it
+        errors["suite"] = [str(exc)]
+        params = dict(DEFAULTS)
+        html = _render_board(params, {}, language)
+    return render(
+        request,
+        "evals/leaderboard.html",
+        {"board_html": mark_safe(html), "errors": errors, "params": params},  # noqa: S308 - our own template
+    )
+
+
+def _render_board(params: dict[str, Any], query: dict[str, str], language: str) -> str:
+    page = leaderboard_page(
+        suite=params["suite"],
+        board=params["board"],
+        filters=model_filters(params),
+        score=params["score"],
+        ordering=params["ordering"],
+        page=params["page"],
+        per_page=params["per_page"],
+        chart=True,
+    )
+    normalized = params["score"] == "normalized"
+    ordering = params["ordering"]
+
+    def sort_link(name: str, default_desc: bool) -> dict[str, Any]:
+        current = ordering.lstrip("-")
+        desc = ordering.startswith("-")
+        if current == name:
+            target = name if desc else f"-{name}"
+        else:
+            target = f"-{name}" if default_desc else name
+        arrow = ("▼" if desc else "▲") if current == name else ""
+        return {"url": _url(query, ordering=target, page=None), "arrow": arrow}
+
+    specs = benchmarks()
+    columns = [
+        {"key": key, "name": getattr(specs.get(key), "name", key), "sort": sort_link(key, True)}
+        for key in page.benchmarks
+    ]
+    chart = scatter_chart(
+        [(p.repo_id, p.parameters, p.score, p.on_frontier) for p in page.chart],
+        percent=not normalized,
+        x_label=_("Parameters (log scale)"),
+        y_label=_("Normalized average") if normalized else _("Average score (%)"),
+    )
+    boards = [
+        {"key": b, "label": _board_label(b), "url": _url(query, board=b, ordering=None), "active": b == page.board}
+        for b in suite_boards(suite=page.suite)
+    ]
+    context = {
+        "page": page,
+        "params": params,
+        "query": query,
+        "normalized": normalized,
+        "columns": columns,
+        "sort": {
+            "rank": sort_link("rank", False),
+            "name": sort_link("name", False),
+            "parameters": sort_link("parameters", True),
+            "average": sort_link("average_normalized" if normalized else "average", True),
+        },
+        "boards": boards,
+        "score_urls": {"raw": _url(query, score="raw"), "normalized": _url(query, score="normalized")},
+        "suites": [(key, str(s.name)) for key, s in suites().items()],
+        "chart": chart,
+        "prev_url": _url(query, page=page.page - 1) if page.page > 1 else "",
+        "next_url": _url(query, page=page.page + 1) if page.page < page.pages else "",
+        "csv_url": "/api/v1/leaderboard.csv" + _url(query),
+        "api_url": "/api/v1/leaderboard/" + _url(query),
+        "filtered": any(params.get(f) not in (None, "") for f in FILTER_FIELDS),
+        "options": {
+            "licenses": list(License.objects.order_by("key").values_list("key", flat=True)),
+            "languages": list(Language.objects.order_by("code").values_list("code", flat=True)),
+            "sizes": [(key, _size_label(key)) for key in SIZE_BUCKETS],
+            "modalities": LanguageModel.Modality.choices,
+        },
+        "BOARDS": BOARDS,
+    }
+    from django.utils import translation
+
+    with translation.override(language):
+        return render_to_string("evals/partials/leaderboard_body.html", context)
+
+
+def _size_label(key: str) -> str:
+    return {
+        "edge": _("Edge (≤3.5B)"),
+        "consumer": _("Consumer (3.5–9B)"),
+        "mid": _("Mid-range (9–70B)"),
+        "large": _("Large (≥70B)"),
+    }.get(key, key)
+
+
+def compare(request: HttpRequest) -> HttpResponse:
+    suite = request.GET.get("suite") or "quick"
+    ids = [m for m in request.GET.getlist("models") if m.strip()][:4]
+    errors: list[str] = []
+    if len(request.GET.getlist("models")) > 4:
+        errors.append(_("Compare at most four models; the first four are shown."))
+    entries: list[Any] = []
+    known_suites = suites()
+    if suite not in known_suites:
+        errors.append(_("Unknown suite %(suite)s.") % {"suite": suite})
+        suite = "quick" if "quick" in known_suites else next(iter(known_suites), "quick")
+    if ids:
+        entries, missing = compare_models(suite=suite, model_ids=ids)
+        for repo_id in missing:
+            errors.append(_("No model %(id)s in the registry.") % {"id": repo_id})
+        if len(entries) < 2 and not missing:
+            errors.append(_("Choose at least two models to compare."))
+    keys = list(known_suites[suite].benchmarks) if suite in known_suites else []
+    specs = benchmarks()
+    table = []
+    for key in keys:
+        cells = []
+        for entry in entries:
+            found = None
+            if entry.summary is not None:
+                found = next((s for s in entry.summary.scores if s.benchmark == key), None)
+            cells.append(found)
+        table.append({"key": key, "name": getattr(specs.get(key), "name", key), "cells": cells})
+    chart = bar_chart(
+        [row["name"] for row in table],
+        [
+            (entry.model.repo_id, [((c.value, c.ci95) if c else (None, None)) for c in (r["cells"][i] for r in table)])
+            for i, entry in enumerate(entries)
+        ],
+        percent=True,
+    )
+    slots = ids + [""] * (4 - len(ids))
+    return render(
+        request,
+        "evals/compare.html",
+        {
+            "suite": suite,
+            "suites": [(key, str(s.name)) for key, s in known_suites.items()],
+            "entries": entries,
+            "table": table,
+            "chart": chart,
+            "errors": errors,
+            "slots": slots,
+            "choices": model_choices(suite=suite),
+        },
+    )
+
+
+def benchmark_list(request: HttpRequest) -> HttpResponse:
+    return render(request, "evals/benchmark_list.html", {"benchmarks": benchmark_infos()})
+
+
+def benchmark_detail(request: HttpRequest, key: str) -> HttpResponse:
+    if key not in benchmarks():
+        raise Http404(_("Unknown benchmark."))
+    info = benchmark_info(key)
+    top = []
+    for suite_key in info["suites"]:
+        try:
+            page = leaderboard_page(suite=suite_key, board="overall", ordering=f"-{key}", per_page=10)
+        except LeaderboardError:
+            continue
+        top.append({"suite": suite_key, "rows": page.rows})
+    return render(request, "evals/benchmark_detail.html", {"benchmark": info, "top": top})

@@ -1,0 +1,90 @@
+"""Template tags of the evals pages.
+
+`{% model_evaluations model %}` renders the evaluation section of the model page (history and the
+scores of the counted run per suite, with intervals). Filters format scores: `pct` (0..1 -> "61.2"),
+`ci_pct` ([lo, hi] -> "58.3–64.1"), `pm_pct` (half-width of an interval: "±2.9"), and the same with
+`_norm` for normalized scores that are already 0..100.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from evals.selectors.leaderboard import model_evaluation_summary
+
+register = template.Library()
+
+
+@register.inclusion_tag("evals/partials/model_evaluations.html")
+def model_evaluations(model: Any) -> dict[str, Any]:
+    return {"model": model, "summary": model_evaluation_summary(model=model)}
+
+
+def _number(value: Any, scale: float) -> str:
+    if value is None or value == "":
+        return "–"
+    try:
+        return f"{float(value) * scale:.1f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.filter
+def pct(value: Any) -> str:
+    """0.6123 -> "61.2" ("–" when unknown)."""
+    return _number(value, 100.0)
+
+
+@register.filter
+def norm(value: Any) -> str:
+    """A normalized 0..100 score -> "41.3"."""
+    return _number(value, 1.0)
+
+
+def _interval(pair: Any, scale: float) -> str:
+    if not pair:
+        return ""
+    lo, hi = pair
+    return f"{lo * scale:.1f}–{hi * scale:.1f}"
+
+
+@register.filter
+def ci_pct(pair: Any) -> str:
+    return _interval(pair, 100.0)
+
+
+@register.filter
+def ci_norm(pair: Any) -> str:
+    return _interval(pair, 1.0)
+
+
+def _half(pair: Any, scale: float) -> str:
+    if not pair:
+        return ""
+    lo, hi = pair
+    return f"±{(hi - lo) / 2 * scale:.1f}"
+
+
+@register.filter
+def pm_pct(pair: Any) -> str:
+    return _half(pair, 100.0)
+
+
+@register.filter
+def pm_norm(pair: Any) -> str:
+    return _half(pair, 1.0)
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def short_sha(value: Any) -> str:
+    return str(value or "")[:10]
