@@ -135,7 +135,8 @@ def broker_down(monkeypatch):
         app._pool = None
 
     reset_pools()
-    monkeypatch.setitem(app.conf, "broker_url", f"redis://127.0.0.1:{port}/0")
+    # The producer connects with broker_write_url (CELERY_BROKER_WRITE_URL wins over the conf).
+    monkeypatch.setenv("CELERY_BROKER_WRITE_URL", f"redis://127.0.0.1:{port}/0")
     yield port
     monkeypatch.undo()
     reset_pools()

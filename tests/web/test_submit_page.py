@@ -86,6 +86,7 @@ def test_submit_tells_the_user_exactly_what_is_wrong_with_the_model(alice_client
     assert not EvalRun.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # the message is sent on commit, as in production
 def test_submit_queues_the_run_and_a_second_identical_submission_shows_the_same_run(alice_client, alice, fake_hub):
     first = submit(alice_client, SMOL)
 
@@ -109,6 +110,7 @@ def test_a_partial_submission_is_stored_as_partial_and_says_it_is_not_ranked(ali
     assert "partial run, not ranked" in response.content.decode()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_submit_with_the_broker_down_keeps_the_run_queued_and_says_it_will_start_later(
     alice_client, fake_hub, broker_down
 ):
