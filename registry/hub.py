@@ -1,0 +1,401 @@
+"""The Hugging Face Hub, behind one door: the only module that imports huggingface_hub.
+
+Returns our own frozen dataclasses (`HubModel`) and two error kinds:
+`HubPermanentError` (`.kind`: not_found, gated, disabled, revision_not_found, bad_request) and
+`HubTemporaryError` (429, 5xx, timeouts, connection errors, malformed JSON), the latter raised only
+after bounded retries with exponential backoff (settings.HUB_MAX_RETRIES, HUB_BACKOFF_BASE), honouring
+the Hub's `RateLimit: ...;t=N` and `Retry-After` on a 429.
+
+Why not the client's own conveniences:
+- `HF_ENDPOINT` is read by huggingface_hub at import time, so every call passes settings.HF_ENDPOINT.
+- The client has no default timeout: every request carries settings.HUB_TIMEOUT, and the shared
+  client gets the same default through `set_client_factory`.
+- `model_info` is never retried by the client; `list_models` retries each page itself with sleeps of
+  up to 8 s (56 s after a `t=55` 429) that we cannot bound. So we page `GET /api/models` ourselves with
+  the client's session, headers, error mapping (`hf_raise_for_status`) and `ModelInfo` parsing, and
+  retry a failed page from its own cursor URL.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx2
+from django.conf import settings
+from huggingface_hub import HfApi, ModelInfo
+from huggingface_hub import errors as hf_errors
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, set_client_factory
+from huggingface_hub.utils._http import default_client_factory, parse_ratelimit_headers
+
+logger = logging.getLogger(__name__)
+
+# Everything the registry reads, asked for explicitly so a listing needs no model_info per model.
+EXPAND = (
+    "author",
+    "cardData",
+    "config",
+    "createdAt",
+    "disabled",
+    "downloads",
+    "gated",
+    "lastModified",
+    "library_name",
+    "likes",
+    "pipeline_tag",
+    "private",
+    "safetensors",
+    "sha",
+    "siblings",
+    "tags",
+)
+# A list item without these is incomplete (the Hub omitted them): the sync asks model_info for it.
+LIST_REQUIRED_FIELDS = frozenset({"sha", "tags"})
+T = TypeVar("T")
+
+
+class HubError(Exception):
+    """Anything that went wrong talking to the Hub."""
+
+    kind = "error"
+
+    def __init__(self, message: str, *, kind: str | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        if kind:
+            self.kind = kind
+        self.status = status
+
+
+class HubPermanentError(HubError):
+    """Retrying will not help: not_found, gated, disabled, revision_not_found, bad_request."""
+
+    kind = "not_found"
+
+
+class HubTemporaryError(HubError):
+    """The Hub may answer later: rate_limited, server_error, timeout, connection, malformed."""
+
+    kind = "temporary"
+
+    def __init__(
+        self, message: str, *, kind: str = "temporary", status: int | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, kind=kind, status=status)
+        self.retry_after: float | None = retry_after
+
+
+@dataclass(frozen=True)
+class HubModel:
+    """One model as the Hub describes it (only what the registry reads)."""
+
+    repo_id: str
+    author: str = ""
+    sha: str = ""
+    private: bool = False
+    disabled: bool = False
+    gated: str = ""  # "" | "auto" | "manual"
+    downloads: int | None = None
+    likes: int | None = None
+    created_at: datetime | None = None
+    last_modified: datetime | None = None
+    pipeline_tag: str = ""
+    library_name: str = ""
+    tags: tuple[str, ...] = ()
+    card_data: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
+    safetensors_total: int | None = None
+    safetensors_parameters: dict[str, int] = field(default_factory=dict)
+    siblings: tuple[str, ...] = ()
+    # Keys the Hub actually sent (list items only; empty when built from model_info).
+    fields: frozenset[str] = frozenset()
+
+    @property
+    def complete(self) -> bool:
+        """False for a list item the Hub sent without a field the sync needs (then ask model_info)."""
+        return not self.fields or LIST_REQUIRED_FIELDS <= self.fields
+
+
+# -- client set-up ---------------------------------------------------------------------------------
+_factory_lock = threading.Lock()
+_factory_installed = False
+
+
+def _client_factory() -> httpx2.Client:
+    client = default_client_factory()  # keeps the client's request hooks (offline mode, trace id)
+    client.timeout = httpx2.Timeout(settings.HUB_TIMEOUT)
+    return client
+
+
+def _ensure_client() -> None:
+    """Give the shared client a default timeout (it has none), once per process."""
+    global _factory_installed
+    if not _factory_installed:
+        with _factory_lock:
+            if not _factory_installed:
+                set_client_factory(_client_factory)
+                _factory_installed = True
+
+
+def _endpoint() -> str:
+    return settings.HF_ENDPOINT.rstrip("/")
+
+
+def _api() -> HfApi:
+    _ensure_client()
+    return HfApi(endpoint=_endpoint())
+
+
+# -- errors and retries ----------------------------------------------------------------------------
+def _classify(exc: BaseException) -> HubError:
+    """Map a client/transport exception to our two kinds."""
+    if isinstance(exc, HubError):
+        return exc
+    if isinstance(exc, hf_errors.RevisionNotFoundError):
+        return HubPermanentError(str(exc), kind="revision_not_found", status=404)
+    if isinstance(exc, hf_errors.GatedRepoError):
+        return HubPermanentError(str(exc), kind="gated", status=_status(exc))
+    if isinstance(exc, hf_errors.DisabledRepoError):
+        return HubPermanentError(str(exc), kind="disabled", status=_status(exc))
+    if isinstance(exc, hf_errors.RepositoryNotFoundError | hf_errors.RemoteEntryNotFoundError):
+        return HubPermanentError(str(exc), kind="not_found", status=_status(exc))
+    if isinstance(exc, hf_errors.HfHubHTTPError):
+        status = _status(exc)
+        if status == 429:
+            return HubTemporaryError(str(exc), kind="rate_limited", status=429, retry_after=_retry_after(exc))
+        if status is None or status >= 500 or status == 408:
+            return HubTemporaryError(str(exc), kind="server_error", status=status)
+        if status == 404:
+            return HubPermanentError(str(exc), kind="not_found", status=404)
+        if status in (401, 403) and "disabled" in str(exc).lower():
+            return HubPermanentError(str(exc), kind="disabled", status=status)
+        return HubPermanentError(str(exc), kind="bad_request", status=status)
+    if isinstance(exc, httpx2.TimeoutException):
+        return HubTemporaryError(f"timed out after {settings.HUB_TIMEOUT}s: {exc}", kind="timeout")
+    if isinstance(exc, httpx2.TransportError | hf_errors.OfflineModeIsEnabled | ConnectionError):
+        return HubTemporaryError(f"connection failed: {exc}", kind="connection")
+    if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
+        # json.JSONDecodeError is a ValueError; ModelInfo raises KeyError/TypeError on missing or odd fields.
+        return HubTemporaryError(f"malformed answer from the Hub: {exc!r}", kind="malformed")
+    raise exc
+
+
+def _status(exc: hf_errors.HfHubHTTPError) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def _retry_after(exc: hf_errors.HfHubHTTPError) -> float | None:
+    response = getattr(exc, "response", None)
+    if response is None:
+        return None
+    info = parse_ratelimit_headers(response.headers)
+    if info is not None and info.remaining == 0:
+        return float(info.reset_in_seconds)
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None  # the HTTP-date form: fall back to our backoff
+
+
+def _backoff(attempt: int, retry_after: float | None) -> float:
+    delay = min(settings.HUB_BACKOFF_BASE * (2**attempt), 60.0)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, 300.0))
+    return delay
+
+
+def _with_retries(call: Callable[[], T], what: str) -> T:
+    """Run `call`, retrying temporary errors up to settings.HUB_MAX_RETRIES times with backoff."""
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except Exception as exc:  # noqa: BLE001 - classified below; unknown errors re-raise
+            error = _classify(exc)
+            if isinstance(error, HubPermanentError) or attempt >= settings.HUB_MAX_RETRIES:
+                if error is exc:
+                    raise
+                raise error from exc
+            delay = _backoff(attempt, getattr(error, "retry_after", None))
+            logger.warning("Hub %s: %s (%s); retry %d in %.2fs", what, error.kind, error, attempt + 1, delay)
+            time.sleep(delay)
+            attempt += 1
+
+
+# -- conversions -----------------------------------------------------------------------------------
+def _to_hub_model(info: ModelInfo, fields: frozenset[str] = frozenset()) -> HubModel:
+    card = info.card_data.to_dict() if info.card_data is not None else {}
+    safetensors = info.safetensors
+    gated = info.gated if isinstance(info.gated, str) else ""
+    return HubModel(
+        repo_id=info.id,
+        author=info.author or (info.id.split("/", 1)[0] if "/" in info.id else ""),
+        sha=info.sha or "",
+        private=bool(info.private),
+        disabled=bool(info.disabled),
+        gated=gated,
+        downloads=info.downloads,
+        likes=info.likes,
+        created_at=info.created_at,
+        last_modified=info.last_modified,
+        pipeline_tag=info.pipeline_tag or "",
+        library_name=info.library_name or "",
+        tags=tuple(info.tags or ()),
+        card_data=card,
+        config=dict(info.config or {}),
+        safetensors_total=int(safetensors.total) if safetensors is not None else None,
+        safetensors_parameters=dict(safetensors.parameters or {}) if safetensors is not None else {},
+        siblings=tuple(s.rfilename for s in (info.siblings or ())),
+        fields=fields,
+    )
+
+
+def _parse_item(item: Any) -> HubModel:
+    if not isinstance(item, dict):
+        raise HubTemporaryError(f"malformed list item: {item!r:.100}", kind="malformed")
+    try:
+        return _to_hub_model(ModelInfo(**item), frozenset(item))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise HubTemporaryError(f"malformed model {item.get('id')!r}: {exc!r}", kind="malformed") from exc
+
+
+# -- public API ------------------------------------------------------------------------------------
+def hub_model_info(repo_id: str, *, revision: str | None = None) -> HubModel:
+    """The model's metadata (safetensors, card data, config, tags ...), at `revision` if given.
+
+    Raises HubPermanentError (not_found, gated, disabled, revision_not_found, bad_request) at once and
+    HubTemporaryError after settings.HUB_MAX_RETRIES retries.
+    """
+
+    def call() -> HubModel:
+        info = _api().model_info(repo_id, revision=revision, timeout=settings.HUB_TIMEOUT, expand=list(EXPAND))
+        return _to_hub_model(info)
+
+    return _with_retries(call, f"model_info {repo_id}")
+
+
+@dataclass
+class HubListing:
+    """Pages of a listing, plus whether it ended by itself (every matching model seen)."""
+
+    pages: Iterator[list[HubModel | HubError]]
+    state: dict[str, Any]
+
+    @property
+    def exhausted(self) -> bool:
+        return bool(self.state.get("exhausted"))
+
+
+def hub_list_pages(
+    *, author: str | None = None, search: str | None = None, limit: int | None = None, pipeline_tag: str | None = None
+) -> HubListing:
+    """Page through `GET /api/models` with every field the registry needs (`expand`).
+
+    Yields one list per page; an item the client cannot parse is yielded as a HubTemporaryError
+    (kind malformed) naming the model, so one bad item never hides the rest. A page that keeps failing
+    raises HubTemporaryError/HubPermanentError after bounded retries (from that page's own cursor).
+    `listing.exhausted` is true once the Hub said there is no next page (not when `limit` cut it).
+    """
+    state: dict[str, Any] = {"exhausted": False}
+    params: list[tuple[str, Any]] = []
+    if author:
+        params.append(("author", author))
+    if search:
+        params.append(("search", search))
+    if pipeline_tag:
+        params.append(("pipeline_tag", pipeline_tag))
+    if limit:
+        params.append(("limit", min(limit, 1000)))
+    params.extend(("expand", value) for value in EXPAND)
+
+    def get(url: str, query: list[tuple[str, Any]] | None) -> tuple[list[Any], str | None]:
+        _ensure_client()
+        response = get_session().get(url, params=query, headers=build_hf_headers(), timeout=settings.HUB_TIMEOUT)
+        hf_raise_for_status(response)
+        body = response.json()
+        if not isinstance(body, list):
+            raise HubTemporaryError(f"malformed listing: expected a JSON array, got {type(body).__name__}")
+        return body, response.links.get("next", {}).get("url")
+
+    def pages() -> Iterator[list[HubModel | HubError]]:
+        url: str | None = f"{_endpoint()}/api/models"
+        query: list[tuple[str, Any]] | None = params
+        remaining = limit
+        while url is not None:
+            items, url = _with_retries(functools.partial(get, url, query), f"list {url}")
+            query = None  # the next link carries every parameter plus the cursor
+            if remaining is not None:
+                items = items[:remaining]
+                remaining -= len(items)
+            page: list[HubModel | HubError] = []
+            for item in items:
+                try:
+                    page.append(_parse_item(item))
+                except HubError as exc:
+                    page.append(exc)
+            yield page
+            if remaining is not None and remaining <= 0:
+                return  # asked for no more: do not request the next page
+        state["exhausted"] = True
+
+    return HubListing(pages(), state)
+
+
+def hub_list_models(
+    *,
+    author: str | None = None,
+    search: str | None = None,
+    limit: int | None = None,
+    model_ids: list[str] | tuple[str, ...] | None = None,
+    pipeline_tag: str | None = None,
+) -> Iterator[HubModel]:
+    """Models by author/search (or exactly `model_ids`, via model_info), at most `limit`.
+
+    Items the client cannot parse are skipped with a warning; use hub_list_pages to see them.
+    Raises like hub_model_info.
+    """
+    if model_ids:
+        for repo_id in model_ids[:limit] if limit else model_ids:
+            yield hub_model_info(repo_id)
+        return
+    listing = hub_list_pages(author=author, search=search, limit=limit, pipeline_tag=pipeline_tag)
+    for page in listing.pages:
+        for item in page:
+            if isinstance(item, HubModel):
+                yield item
+            else:
+                logger.warning("Hub listing: skipped an item: %s", item)
+
+
+def hub_model_config(repo_id: str, *, revision: str | None = None) -> dict[str, Any]:
+    """The repo's full config.json (the API's `config` only carries architectures/model_type).
+
+    Returns {} when the repo has no config.json. Raises HubPermanentError (gated repos refuse
+    downloads to anonymous clients) or HubTemporaryError after bounded retries.
+    """
+    url = f"{_endpoint()}/{repo_id}/resolve/{quote(revision or 'main', safe='')}/config.json"
+
+    def call() -> dict[str, Any]:
+        _ensure_client()
+        response = get_session().get(url, headers=build_hf_headers(), timeout=settings.HUB_TIMEOUT)
+        hf_raise_for_status(response)
+        data = json.loads(response.content)
+        if not isinstance(data, dict):
+            raise HubTemporaryError(f"malformed config.json for {repo_id}", kind="malformed")
+        return data
+
+    try:
+        return _with_retries(call, f"config.json {repo_id}")
+    except HubPermanentError as exc:
+        if isinstance(exc.__cause__, hf_errors.RemoteEntryNotFoundError):
+            return {}  # no config.json in the repo (GGUF-only, adapters ...)
+        raise

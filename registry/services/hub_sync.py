@@ -1,0 +1,545 @@
+"""Hub sync: upsert Hub models into the registry and record every sync as a SyncRun.
+
+- A listing asks the Hub for every field it needs (`expand`), so an unchanged model (same commit sha)
+  costs no request of its own and no write; only new and changed models cost a config.json download
+  (the API's `config` lacks sizes and context length) and a write.
+- New models of a page are written with bulk inserts; changed ones one by one, each in its own
+  transaction holding the row lock, so a failure never leaves a half-written model and two syncs at
+  once (beat + a command) serialize per row instead of corrupting it.
+- Catalog rows are refined, never wiped: a fact the Hub lacks keeps the catalog value and its source.
+- A model that vanished from a fully listed author is marked (`on_hub=False`, `hub_missing_since`),
+  never deleted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from registry.hub import (
+    HubError,
+    HubModel,
+    HubPermanentError,
+    HubTemporaryError,
+    hub_list_pages,
+    hub_model_config,
+    hub_model_info,
+)
+from registry.models import Language, LanguageModel, License, Organization, SyncRun
+from registry.services.hub_facts import LLM_PIPELINES, ModelFacts, hub_model_facts
+
+logger = logging.getLogger(__name__)
+
+# Who may overwrite a parameter count: a higher rank replaces a lower or equal one.
+PARAMETER_RANK = {"": 0, "card": 1, "config": 2, "catalog": 3, "safetensors": 4, "admin": 5}
+MAX_ERRORS_KEPT = 500
+
+
+def _pipelines() -> tuple[str, ...]:
+    return tuple(getattr(settings, "HUB_SYNC_PIPELINES", LLM_PIPELINES))
+
+
+def _concurrency() -> int:
+    return max(1, int(getattr(settings, "HUB_SYNC_CONCURRENCY", 8)))
+
+
+# -- lookups shared by the single and the bulk path ------------------------------------------------------
+def _organizations(authors: Iterable[str]) -> dict[str, Organization]:
+    """author (as on the Hub) -> Organization, creating missing ones (slug = the author's spelling)."""
+    wanted = {a for a in authors if a}
+    found: dict[str, Organization] = {}
+    if not wanted:
+        return found
+    query = Q()
+    for author in wanted:
+        query |= Q(slug__iexact=author)
+    existing = {org.slug.lower(): org for org in Organization.objects.filter(query)}
+    missing = [a for a in wanted if a.lower() not in existing]
+    if missing:
+        Organization.objects.bulk_create(
+            [Organization(slug=a[:100], name=a[:200]) for a in missing], ignore_conflicts=True
+        )
+        existing.update({o.slug.lower(): o for o in Organization.objects.filter(slug__in=missing)})
+    for author in wanted:
+        if author.lower() in existing:
+            found[author] = existing[author.lower()]
+    return found
+
+
+def _licenses(keys: Iterable[str]) -> dict[str, License]:
+    """key -> License (case-insensitive), creating unknown keys with commercial use unknown."""
+    wanted = {k for k in keys if k}
+    if not wanted:
+        return {}
+    query = Q()
+    for key in wanted:
+        query |= Q(key__iexact=key)
+    existing = {lic.key.lower(): lic for lic in License.objects.filter(query)}
+    missing = [k for k in wanted if k.lower() not in existing]
+    if missing:
+        License.objects.bulk_create(
+            [License(key=k, name=k, commercial_use=License.Commercial.UNKNOWN) for k in missing], ignore_conflicts=True
+        )
+        existing.update({lic.key.lower(): lic for lic in License.objects.filter(key__in=missing)})
+    return {k: existing[k.lower()] for k in wanted if k.lower() in existing}
+
+
+def _languages(codes: Iterable[str]) -> None:
+    wanted = set(codes)
+    if not wanted:
+        return
+    known = set(Language.objects.filter(code__in=wanted).values_list("code", flat=True))
+    missing = wanted - known
+    if missing:
+        try:
+            from registry.catalog.licenses import LANGUAGES as names
+        except ImportError:  # pragma: no cover - the catalog module is optional here
+            names = {}
+        Language.objects.bulk_create(
+            [Language(code=c, name=names.get(c, "")) for c in sorted(missing)], ignore_conflicts=True
+        )
+
+
+def _config_for(info: HubModel) -> dict[str, Any]:
+    """The repo's config.json when it has one and lets us read it; {} otherwise.
+
+    Gated repos refuse anonymous downloads (a permanent error that is not the model's fault): their
+    facts then come from the API alone. Temporary errors propagate so the model is retried next sync.
+    """
+    if "config.json" not in info.siblings and info.siblings:
+        return {}
+    try:
+        return hub_model_config(info.repo_id, revision=info.sha or None)
+    except HubPermanentError as exc:
+        if exc.kind in ("gated", "not_found", "disabled"):
+            return {}
+        raise
+
+
+# -- one model ----------------------------------------------------------------------------------------
+def _apply_facts(model: LanguageModel, facts: ModelFacts, *, organization: Organization, now) -> None:
+    """Write the Hub's facts onto a row; on catalog rows a fact the Hub lacks keeps its catalog value."""
+    refine = model.pk is not None and model.in_catalog
+    sources = dict(model.sources or {})
+
+    def take(fact: str, value: Any) -> None:
+        if value in (None, "", []) and refine:
+            return  # the Hub says nothing: keep what the catalog or an admin wrote, and its source
+        setattr(model, fact, value)
+        sources.pop(fact, None)
+
+    if not refine:
+        model.name = facts.name
+        model.organization = organization
+    model.weights = LanguageModel.Weights.OPEN
+    model.gated = facts.gated
+    old_rank = PARAMETER_RANK.get(model.parameters_source or "", 0) if model.parameters else -1
+    if facts.parameters and PARAMETER_RANK.get(facts.parameters_source, 0) >= old_rank:
+        model.parameters = facts.parameters
+        model.parameters_source = facts.parameters_source
+        sources.pop("parameters", None)
+        take("active_parameters", facts.active_parameters)
+    elif not refine and not model.parameters:
+        model.parameters, model.parameters_source = facts.parameters, facts.parameters_source
+    take("architecture", facts.architecture)
+    take("model_type", facts.model_type)
+    take("context_length", facts.context_length)
+    take("license_name", facts.license_name)
+    if facts.base_ref or not refine:
+        model.base_model_ref = facts.base_ref
+        model.base_relation = facts.base_relation
+        sources.pop("base_model", None)
+    if facts.modality != LanguageModel.Modality.TEXT or not refine:
+        take("modality", facts.modality)
+    model.pipeline_tag = facts.pipeline_tag
+    model.library_name = facts.library_name
+    model.tags = facts.tags
+    model.hub_sha = facts.sha
+    model.downloads = facts.downloads
+    model.likes = facts.likes
+    model.hub_created_at = facts.created_at
+    model.hub_last_modified = facts.last_modified
+    model.on_hub = True
+    model.hub_missing_since = None
+    model.synced_at = now
+    if model.release_date is None and facts.release_date is not None:
+        model.release_date = facts.release_date
+        model.release_date_precision = LanguageModel.DatePrecision.DAY
+        sources["release_date"] = "hub:createdAt"
+    model.sources = sources
+
+
+def _base_id(ref: str) -> int | None:
+    if not ref:
+        return None
+    return LanguageModel.objects.filter(repo_id__iexact=ref).values_list("pk", flat=True).first()
+
+
+def _relink_derivatives(model: LanguageModel) -> int:
+    """Models that named this one as their base before it was in the registry now point at it."""
+    return (
+        LanguageModel.objects.filter(base_model__isnull=True, base_model_ref__iexact=model.repo_id)
+        .exclude(pk=model.pk)
+        .update(base_model=model)
+    )
+
+
+def hub_model_upsert(info: HubModel, *, config_file: dict[str, Any] | None = None) -> tuple[LanguageModel, str]:
+    """Create or update the registry row of a Hub model, atomically, under the row's lock.
+
+    Returns (model, outcome) with outcome "created", "updated" or "unchanged" (same sha, still on
+    the Hub: nothing is written). Fetches config.json unless `config_file` is given; raises
+    HubTemporaryError when that download keeps failing (nothing is written then).
+    """
+    if info.sha:
+        same = LanguageModel.objects.filter(repo_id=info.repo_id, hub_sha=info.sha, on_hub=True).first()
+        if same is not None:
+            return same, "unchanged"
+    if config_file is None:
+        config_file = _config_for(info)
+    facts = hub_model_facts(info, config_file)
+    now = timezone.now()
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                model = LanguageModel.objects.select_for_update().filter(repo_id=info.repo_id).first()
+                if model is not None and info.sha and model.hub_sha == info.sha and model.on_hub:
+                    return model, "unchanged"  # another sync wrote it while we fetched config.json
+                created = model is None
+                organization = _organizations([facts.author])[facts.author]
+                if created:
+                    model = LanguageModel(repo_id=info.repo_id)
+                _apply_facts(model, facts, organization=organization, now=now)
+                if facts.license_key:
+                    model.license = _licenses([facts.license_key])[facts.license_key]
+                elif not model.in_catalog:
+                    model.license = None
+                model.base_model_id = (
+                    _base_id(facts.base_ref) if facts.base_ref else (model.base_model_id if model.in_catalog else None)
+                )
+                model.save()
+                if facts.languages:
+                    _languages(facts.languages)
+                    if model.in_catalog and not created:
+                        model.languages.add(*facts.languages)
+                    else:
+                        model.languages.set(facts.languages)
+                elif created or not model.in_catalog:
+                    model.languages.clear()
+                _relink_derivatives(model)
+                return model, "created" if created else "updated"
+        except IntegrityError:
+            if attempt:
+                raise
+            # Another sync inserted the row between our read and our insert: update it instead.
+    raise AssertionError("unreachable")
+
+
+def hub_model_sync(*, repo_id: str, revision: str | None = None) -> tuple[LanguageModel, str]:
+    """Fetch one model from the Hub and upsert it; returns (model, "created"|"updated"|"unchanged").
+
+    Raises HubPermanentError (not_found, gated, ...) or HubTemporaryError after bounded retries; a
+    model the Hub no longer has is marked `on_hub=False` before the error propagates.
+    """
+    try:
+        info = hub_model_info(repo_id, revision=revision)
+    except HubPermanentError as exc:
+        if exc.kind == "not_found":
+            _mark_missing(LanguageModel.objects.filter(repo_id__iexact=repo_id))
+        raise
+    return hub_model_upsert(info)
+
+
+def _mark_missing(qs) -> int:
+    return qs.filter(on_hub=True).update(on_hub=False, hub_missing_since=timezone.now())
+
+
+# -- a whole sync ---------------------------------------------------------------------------------------
+@dataclass
+class _Tally:
+    run: SyncRun
+    seen: set[str] = field(default_factory=set)
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "failed": 0, "missing": 0}
+    )
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    aborted: bool = False
+
+    def error(self, repo_id: str | None, exc: BaseException) -> None:
+        kind = getattr(exc, "kind", type(exc).__name__)
+        if repo_id is not None:
+            self.counts["failed"] += 1
+        if len(self.errors) < MAX_ERRORS_KEPT:
+            message = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__
+            self.errors.append({"repo_id": repo_id, "kind": kind, "message": message})
+        logger.warning("Hub sync #%s: %s %s: %s", self.run.pk, repo_id or "listing", kind, exc)
+
+
+def _write_page(items: Sequence[HubModel | HubError], tally: _Tally) -> None:
+    """Upsert one listing page: unchanged rows untouched, new rows in bulk, changed rows one by one."""
+    models: list[HubModel] = []
+    for item in items:
+        if isinstance(item, HubModel):
+            models.append(item)
+        else:
+            tally.error(None, item)  # an item the client could not even parse: its id is unknown
+    pipelines = _pipelines()
+    wanted = []
+    for info in models:
+        tally.seen.add(info.repo_id)
+        if info.pipeline_tag and info.pipeline_tag not in pipelines:
+            continue
+        wanted.append(info)
+    existing = {
+        row["repo_id"]: row
+        for row in LanguageModel.objects.filter(repo_id__in=[m.repo_id for m in wanted]).values(
+            "repo_id", "hub_sha", "on_hub"
+        )
+    }
+    todo: list[HubModel] = []
+    for info in wanted:
+        row = existing.get(info.repo_id)
+        if info.complete and row and row["hub_sha"] == info.sha and row["on_hub"]:
+            tally.counts["unchanged"] += 1
+        else:
+            todo.append(info)
+    if not todo:
+        return
+
+    def fetch(info: HubModel) -> tuple[HubModel, dict[str, Any] | None, HubError | None]:
+        try:
+            if not info.complete:  # the list item lacked a field we need: ask for the model itself
+                info = hub_model_info(info.repo_id)
+            return info, _config_for(info), None
+        except HubError as exc:
+            return info, None, exc
+
+    with ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix="hub-sync") as pool:
+        fetched = list(pool.map(fetch, todo))
+    new: list[tuple[HubModel, dict[str, Any]]] = []
+    changed: list[tuple[HubModel, dict[str, Any]]] = []
+    for info, config_file, error in fetched:
+        if error is not None or config_file is None:
+            tally.error(info.repo_id, error or HubTemporaryError("no config"))
+        elif info.repo_id in existing:
+            changed.append((info, config_file))
+        else:
+            new.append((info, config_file))
+    if new:
+        try:
+            created, leftovers = _bulk_create(new)
+            tally.counts["created"] += created
+            changed.extend(leftovers)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not sink the page: go one by one
+            logger.warning("Hub sync: bulk insert failed (%s); writing the page's new models one by one", exc)
+            changed.extend(new)
+    for info, config_file in changed:
+        try:
+            _, outcome = hub_model_upsert(info, config_file=config_file)
+            tally.counts[outcome] += 1
+        except Exception as exc:  # noqa: BLE001 - record and go on with the next model
+            tally.error(info.repo_id, exc)
+
+
+def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, list[tuple[HubModel, dict]]]:
+    """Insert models absent from the registry in a few queries; returns (created, rows to upsert singly).
+
+    Rows another sync inserted meanwhile are skipped by ON CONFLICT DO NOTHING; those it inserted with a
+    different sha (or catalog rows) come back as leftovers for the row-locked single path.
+    """
+    facts = [(info, hub_model_facts(info, config_file), config_file) for info, config_file in new]
+    now = timezone.now()
+    with transaction.atomic():
+        organizations = _organizations(f.author for _, f, _ in facts)
+        licenses = _licenses(f.license_key for _, f, _ in facts if f.license_key)
+        _languages(code for _, f, _ in facts for code in f.languages)
+        base_refs = {f.base_ref.lower() for _, f, _ in facts if f.base_ref}
+        base_ids = {}
+        if base_refs:
+            query = Q()
+            for ref in base_refs:
+                query |= Q(repo_id__iexact=ref)
+            base_ids = {r.lower(): pk for pk, r in LanguageModel.objects.filter(query).values_list("pk", "repo_id")}
+        rows = []
+        for _, f, _ in facts:
+            model = LanguageModel(repo_id=f.repo_id)
+            _apply_facts(model, f, organization=organizations[f.author], now=now)
+            model.license = licenses.get(f.license_key) if f.license_key else None
+            model.base_model_id = base_ids.get(f.base_ref.lower()) if f.base_ref else None
+            rows.append(model)
+        LanguageModel.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+        ids = {
+            repo_id: (pk, sha)
+            for pk, repo_id, sha in LanguageModel.objects.filter(
+                repo_id__in=[f.repo_id for _, f, _ in facts]
+            ).values_list("pk", "repo_id", "hub_sha")
+        }
+        through = LanguageModel.languages.through
+        links = []
+        leftovers = []
+        created = 0
+        for info, f, config_file in facts:
+            pk, sha = ids.get(f.repo_id, (None, None))
+            if pk is None or sha != f.sha:
+                leftovers.append((info, config_file))
+                continue
+            created += 1
+            links += [through(languagemodel_id=pk, language_id=code) for code in f.languages]
+        through.objects.bulk_create(links, ignore_conflicts=True, batch_size=2000)
+    return created, leftovers
+
+
+def _relink_all() -> int:
+    """One query: every model whose declared base is now in the registry points at it."""
+    base = LanguageModel.objects.filter(repo_id__iexact=OuterRef("base_model_ref")).exclude(pk=OuterRef("pk"))
+    return (
+        LanguageModel.objects.filter(base_model__isnull=True)
+        .exclude(base_model_ref="")
+        .filter(Exists(base))
+        .update(base_model=Subquery(base.values("pk")[:1]))
+    )
+
+
+def sync_hub(
+    *,
+    authors: Sequence[str] = (),
+    search: str | None = None,
+    models: Sequence[str] = (),
+    limit: int | None = None,
+    trigger: str = "command",
+    user=None,
+    sync_run: SyncRun | None = None,
+) -> SyncRun:
+    """Sync a scope of the Hub into the registry and return its finished SyncRun.
+
+    Scope: each author's models (`limit` per author), or models matching `search` (`limit` in all),
+    plus the exact `models` ids. Only pipelines in settings.HUB_SYNC_PIPELINES are listed. Models that
+    vanished from a fully listed author (no search, no limit cut) are marked gone. The run ends
+    "succeeded", "partial" (some models failed; SyncRun.errors says which and why) or "failed" (a
+    listing could not be read: the registry keeps its last good data). Never raises for Hub errors.
+    """
+    scope = {"authors": list(authors), "search": search or "", "models": list(models), "limit": limit}
+    if sync_run is None:
+        sync_run = SyncRun.objects.create(trigger=trigger, scope=scope, requested_by=user)
+    else:
+        sync_run.scope = scope
+        sync_run.status = SyncRun.Status.RUNNING
+        sync_run.save(update_fields=["scope", "status"])
+    tally = _Tally(sync_run)
+    try:
+        listings: list[str | None] = list(authors) or ([None] if search or not models else [])
+        for author in listings:
+            _sync_listing(tally, author=author, search=search, limit=limit)
+        for repo_id in models:
+            tally.seen.add(repo_id)
+            try:
+                _, outcome = hub_model_sync(repo_id=repo_id)
+                tally.counts[outcome] += 1
+            except HubPermanentError as exc:
+                tally.error(repo_id, exc)
+                if exc.kind == "not_found":
+                    tally.counts["missing"] += LanguageModel.objects.filter(
+                        repo_id__iexact=repo_id, on_hub=False, hub_missing_since__isnull=False
+                    ).count()
+            except Exception as exc:  # noqa: BLE001 - recorded; the next model still syncs
+                tally.error(repo_id, exc)
+        _relink_all()
+    except BaseException as exc:  # a bug or a worker time limit: the run must not stay "running"
+        tally.aborted = True
+        tally.error(None, exc)
+        _finish(tally)
+        raise
+    return _finish(tally)
+
+
+def _sync_listing(tally: _Tally, *, author: str | None, search: str | None, limit: int | None) -> None:
+    remaining = limit
+    complete = True
+    listed: set[str] = set()
+    for pipeline in _pipelines():
+        if remaining is not None and remaining <= 0:
+            complete = False
+            break
+        listing = hub_list_pages(author=author, search=search, limit=remaining, pipeline_tag=pipeline)
+        try:
+            for page in listing.pages:
+                _write_page(page, tally)
+                listed.update(item.repo_id for item in page if isinstance(item, HubModel))
+                if remaining is not None:
+                    remaining -= len(page)
+        except HubError as exc:
+            tally.aborted = True
+            tally.error(None, exc)
+            return  # an unread listing proves nothing about missing models
+        complete = complete and listing.exhausted
+    if author and not search and complete:
+        gone = LanguageModel.objects.filter(
+            repo_id__istartswith=f"{author}/", on_hub=True, pipeline_tag__in=_pipelines()
+        ).exclude(hub_sha="")
+        gone = gone.exclude(repo_id__in=listed)
+        tally.counts["missing"] += _mark_missing(gone)
+
+
+def _finish(tally: _Tally) -> SyncRun:
+    run = tally.run
+    run.seen = len(tally.seen)
+    for name, value in tally.counts.items():
+        setattr(run, name, value)
+    run.errors = tally.errors
+    if tally.aborted:
+        run.status = SyncRun.Status.FAILED
+    elif tally.counts["failed"] or tally.errors:
+        run.status = SyncRun.Status.PARTIAL
+    else:
+        run.status = SyncRun.Status.SUCCEEDED
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def sync_run_request(
+    *,
+    user=None,
+    trigger: str = SyncRun.Trigger.ADMIN,
+    authors: Sequence[str] = (),
+    search: str | None = None,
+    models: Sequence[str] = (),
+    limit: int | None = None,
+) -> SyncRun:
+    """Record a sync asked for from the admin or the API and queue it for a worker.
+
+    Returns the SyncRun (status running until the worker finishes it). If the broker cannot take the
+    task, the run is marked failed with the reason instead of staying "running".
+    """
+    scope = {"authors": list(authors), "search": search or "", "models": list(models), "limit": limit}
+    run = SyncRun.objects.create(trigger=trigger, scope=scope, requested_by=user)
+
+    def enqueue() -> None:
+        from registry.tasks import hub_sync_task
+
+        try:
+            hub_sync_task.delay(
+                trigger=trigger,
+                authors=list(authors),
+                search=search,
+                models=list(models),
+                limit=limit,
+                sync_run_id=run.pk,
+            )
+        except Exception as exc:  # noqa: BLE001 - the broker is down: say so on the run
+            SyncRun.objects.filter(pk=run.pk).update(
+                status=SyncRun.Status.FAILED,
+                finished_at=timezone.now(),
+                errors=[{"repo_id": None, "kind": "broker", "message": f"could not queue the sync: {exc}"[:500]}],
+            )
+
+    transaction.on_commit(enqueue)
+    return run

@@ -1,0 +1,484 @@
+"""A fake Hugging Face Hub: a real HTTP server on 127.0.0.1 speaking the Hub's wire format.
+
+It reproduces what huggingface_hub 2.x relies on (see the project's hub-api reference):
+`GET /api/models` (filter/author/search/pipeline_tag/sort/limit/full/config/cardData/expand, repeated
+keys and `key[]`, booleans true/True/1, absolute `Link: <...cursor=...>; rel="next"` pagination,
+400 on an unknown expand value, expand returning only the asked fields plus `_id`/`id`),
+`GET /api/models/{repo}` and `/api/models/{repo}/revision/{rev}`, `HEAD`/`GET /{repo}/resolve/{rev}/{file}`
+(gated repos refuse downloads: 401 anonymous, 403 with a token), errors with `X-Error-Code` and
+`X-Error-Message`, 429 with `RateLimit: "api";r=0;t=0`, and 404 for `/api/agent-harnesses`.
+
+Faults are switchable per path or per model: N times (or always) 429, 5xx, a hang longer than the
+client's timeout, malformed JSON, missing fields, or a permanent error (not found, gated, disabled).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from copy import deepcopy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+from tests.hubfake.records import fake_sha
+
+EXPAND_VALUES = frozenset(
+    "author baseModels cardData childrenModelCount config createdAt disabled downloads downloadsAllTime evalResults "
+    "gated gguf inference inferenceProviderMapping lastModified library_name likes mask_token model-index "
+    "pipeline_tag private resourceGroup safetensors sha siblings spaces tags transformersInfo trendingScore "
+    "usedStorage widgetData".split()
+)
+# What a list item carries by default, with full=true, and what model_info carries without expand.
+LIST_DEFAULT = ("likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag", "library_name", "createdAt")
+LIST_FULL = LIST_DEFAULT + ("author", "gated", "lastModified", "sha", "siblings", "disabled")
+INFO_FIELDS = LIST_FULL + ("cardData", "config", "safetensors", "spaces", "usedStorage")
+
+FAULT_KINDS = frozenset(
+    {"rate_limit", "server_error", "hang", "malformed", "missing_fields", "not_found", "gated", "disabled"}
+)
+
+
+@dataclass
+class Fault:
+    """One switchable fault. `times=None` means every matching request; `skip` lets the first K pass."""
+
+    kind: str
+    path: str | None = None
+    model: str | None = None
+    times: int | None = None
+    skip: int = 0
+    status: int = 503
+    fields: tuple[str, ...] = ()
+    hang_seconds: float = 3.0
+    hits: int = 0
+
+    def matches_request(self, path: str, model: str | None) -> bool:
+        if self.path is not None:
+            return path == self.path
+        return self.model is not None and model is not None and model.lower() == self.model.lower()
+
+
+@dataclass
+class RequestLog:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeHub:
+    """The fake Hub's state and server. Use as a context manager, or start()/stop().
+
+    `url` is the endpoint to put in HF_ENDPOINT / settings.HF_ENDPOINT once started.
+    """
+
+    def __init__(self, models: list[dict[str, Any]] | None = None, *, page_size: int = 1000, port: int = 0) -> None:
+        self._lock = threading.RLock()
+        self._models: dict[str, dict[str, Any]] = {}
+        self._old_shas: dict[str, set[str]] = {}
+        self.faults: list[Fault] = []
+        self.requests: list[RequestLog] = []
+        self.page_size = page_size
+        self._port = port
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        for record in models or []:
+            self.add_model(record)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "FakeHub is not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeHub:
+        hub = self
+
+        class Handler(_Handler):
+            fake = hub
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self._port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-hub", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> FakeHub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- state changes between syncs --------------------------------------------------------------
+    def add_model(self, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._models[record["id"]] = deepcopy(record)
+
+    def remove_model(self, repo_id: str) -> None:
+        """The model disappears from the Hub (deleted or made private)."""
+        with self._lock:
+            del self._models[repo_id]
+
+    def model(self, repo_id: str) -> dict[str, Any]:
+        with self._lock:
+            return deepcopy(self._models[repo_id])
+
+    def model_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._models)
+
+    def push_commit(self, repo_id: str, **changes: Any) -> str:
+        """A new commit on the model: a new sha and lastModified, plus any top-level field changes.
+
+        `config_file=` replaces the served config.json. Returns the new sha.
+        """
+        with self._lock:
+            record = self._models[repo_id]
+            self._old_shas.setdefault(repo_id, set()).add(record["sha"])
+            record["sha"] = fake_sha(repo_id, record["sha"], time.monotonic_ns())
+            record["lastModified"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            if "config_file" in changes:
+                record["_config_file"] = changes.pop("config_file")
+            for key, value in changes.items():
+                record[key] = value
+            return record["sha"]
+
+    def add_fault(
+        self,
+        kind: str,
+        *,
+        path: str | None = None,
+        model: str | None = None,
+        times: int | None = None,
+        skip: int = 0,
+        status: int = 503,
+        fields: tuple[str, ...] = (),
+        hang_seconds: float = 3.0,
+    ) -> Fault:
+        """Switch on a fault for requests to `path` (exact path, e.g. "/api/models") or about `model`.
+
+        A model fault applies to that model's model_info and resolve requests; `missing_fields`
+        also drops `fields` from the model's list items.
+        """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
+        if (path is None) == (model is None):
+            raise ValueError("give exactly one of path= or model=")
+        fault = Fault(kind, path, model, times, skip, status, tuple(fields), hang_seconds)
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+    def requests_to(self, prefix: str) -> list[RequestLog]:
+        with self._lock:
+            return [r for r in self.requests if r.path.startswith(prefix)]
+
+    # -- used by the handler ---------------------------------------------------------------------
+    def _take_fault(self, path: str, model: str | None, kinds: frozenset[str] = FAULT_KINDS) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.kind not in kinds or not fault.matches_request(path, model):
+                    continue
+                if fault.kind == "missing_fields":
+                    return fault  # a property of the data, not of a request: never used up
+                fault.hits += 1
+                if fault.hits <= fault.skip:
+                    continue
+                if fault.times is not None and fault.hits > fault.skip + fault.times:
+                    continue
+                return fault
+        return None
+
+    def _missing_fields(self, repo_id: str) -> tuple[str, ...]:
+        with self._lock:
+            out: tuple[str, ...] = ()
+            for fault in self.faults:
+                if fault.kind == "missing_fields" and fault.model and fault.model.lower() == repo_id.lower():
+                    out += fault.fields
+            return out
+
+    def _find(self, repo_id: str) -> dict[str, Any] | None:
+        with self._lock:
+            record = self._models.get(repo_id)
+            if record is None:  # repo ids are case-insensitive on the Hub
+                lowered = repo_id.lower()
+                record = next((r for k, r in self._models.items() if k.lower() == lowered), None)
+            return deepcopy(record) if record else None
+
+
+def _public(record: dict[str, Any], fields: tuple[str, ...] | frozenset[str] | list[str]) -> dict[str, Any]:
+    item = {"_id": record["_id"], "id": record["id"]}
+    for name in fields:
+        if name == "modelId":
+            continue
+        if name in record:
+            item[name] = record[name]
+    return item
+
+
+def _truthy(value: str | None) -> bool:
+    return value is not None and value.lower() in {"true", "1", "yes"}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeHub
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out in two writes: do not wait for delayed ACKs
+    server_version = "FakeHub/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
+        return
+
+    # -- plumbing --------------------------------------------------------------------------------
+    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("X-Request-Id", f"Root=1-fake-{time.monotonic_ns()}")
+            self.end_headers()
+            if self.command != "HEAD" and body:
+                self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout): nothing to do
+
+    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload).encode()
+        self._send(status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+
+    def _error(self, status: int, code: str | None, message: str, extra: dict[str, str] | None = None) -> None:
+        headers = {"X-Error-Message": message, **(extra or {})}
+        if code:
+            headers["X-Error-Code"] = code
+        self._json(status, {"error": message}, headers)
+
+    def _apply_fault(self, fault: Fault, repo_id: str | None) -> bool:
+        """Answer with the fault; False when the fault only alters the data (missing_fields)."""
+        if fault.kind == "rate_limit":
+            self._error(
+                429,
+                None,
+                "You have exceeded our rate limit of API calls. Retry later.",
+                {"RateLimit": '"api";r=0;t=0', "RateLimit-Policy": '"fixed window";"api";q=500;w=300'},
+            )
+        elif fault.kind == "server_error":
+            self._error(fault.status, None, "Internal Error - We're working hard to fix this as soon as possible!")
+        elif fault.kind == "hang":
+            time.sleep(fault.hang_seconds)
+            self._json(200, [] if repo_id is None else {"id": repo_id})
+        elif fault.kind == "malformed":
+            self._send(200, b'{"_id": "65f0", "id": "broken", "tags": [', {"Content-Type": "application/json"})
+        elif fault.kind == "not_found":
+            self._repo_not_found(repo_id or self.path)
+        elif fault.kind == "gated":
+            self._error(
+                403,
+                "GatedRepo",
+                f"Access to model {repo_id} is restricted and you are not in the authorized list. "
+                f"Visit https://huggingface.co/{repo_id} to ask for access.",
+            )
+        elif fault.kind == "disabled":
+            self._error(403, None, "Access to this resource is disabled.")
+        else:
+            return False
+        return True
+
+    def _repo_not_found(self, repo_id: str) -> None:
+        self._error(
+            404,
+            "RepoNotFound",
+            "Repository not found. Make sure the repository id is right and that you are authenticated.",
+        )
+
+    def _log(self, path: str, query: list[tuple[str, str]]) -> None:
+        with self.fake._lock:
+            self.fake.requests.append(RequestLog(self.command, path, query, dict(self.headers.items())))
+
+    # -- routing ---------------------------------------------------------------------------------
+    def do_HEAD(self) -> None:  # noqa: N802
+        self.do_GET()
+
+    def do_GET(self) -> None:  # noqa: N802
+        split = urlsplit(self.path)
+        path = split.path
+        query = parse_qsl(split.query, keep_blank_values=True)
+        self._log(path, query)
+        if path == "/api/agent-harnesses":
+            return self._error(404, None, "Not Found")
+        model = None
+        if path.startswith("/api/models/"):
+            model = unquote(path[len("/api/models/") :]).split("/revision/", 1)[0].split("/tree/", 1)[0]
+        elif "/resolve/" in path:
+            model = unquote(path.lstrip("/").split("/resolve/", 1)[0])
+        fault = self.fake._take_fault(path, model)
+        if fault is not None and self._apply_fault(fault, model):
+            return None
+        if path == "/api/models":
+            return self._list(query)
+        if path.startswith("/api/models/"):
+            return self._info(path, query)
+        if "/resolve/" in path:
+            return self._resolve(path)
+        return self._error(404, None, "Not Found")
+
+    # -- GET /api/models ---------------------------------------------------------------------------
+    def _list(self, query: list[tuple[str, str]]) -> None:
+        params: dict[str, list[str]] = {}
+        for key, value in query:
+            params.setdefault(key.removesuffix("[]"), []).append(value)
+
+        def one(name: str) -> str | None:
+            values = params.get(name)
+            return values[-1] if values else None
+
+        expand = params.get("expand", [])
+        unknown = [e for e in expand if e not in EXPAND_VALUES]
+        if unknown:
+            return self._error(400, None, f'"expand" must be one of {sorted(EXPAND_VALUES)}; got {unknown[0]!r}')
+        if expand and (_truthy(one("full")) or _truthy(one("config")) or _truthy(one("cardData"))):
+            return self._error(400, None, "expand cannot be combined with full, config or cardData")
+
+        with self.fake._lock:
+            records = list(self.fake._models.values())
+        author = one("author")
+        if author:
+            records = [r for r in records if (r.get("author") or "").lower() == author.lower()]
+        search = one("search")
+        if search:
+            records = [r for r in records if search.lower() in r["id"].lower()]
+        for tag in params.get("filter", []):
+            records = [r for r in records if tag in r.get("tags", []) or tag == r.get("pipeline_tag")]
+        pipeline_tag = one("pipeline_tag")
+        if pipeline_tag:
+            records = [r for r in records if r.get("pipeline_tag") == pipeline_tag]
+        sort = one("sort")
+        if sort in {"downloads", "likes", "lastModified", "createdAt", "trendingScore"}:
+            records.sort(key=lambda r: (r.get(sort) or 0, r["id"]), reverse=True)
+
+        try:
+            limit = int(one("limit") or 0)
+        except ValueError:
+            return self._error(400, None, '"limit" must be an integer')
+        page_size = min(limit, self.fake.page_size) if limit > 0 else self.fake.page_size
+        cursor = one("cursor")
+        offset = 0
+        if cursor:
+            try:
+                offset = int(json.loads(base64.urlsafe_b64decode(cursor.encode()))["$o"])
+            except (ValueError, KeyError, TypeError):
+                return self._error(400, None, "Invalid cursor")
+        page = records[offset : offset + page_size]
+
+        if expand:
+            fields: tuple[str, ...] = tuple(expand)
+        else:
+            fields = LIST_FULL if _truthy(one("full")) else LIST_DEFAULT
+            if _truthy(one("config")):
+                fields += ("config",)
+            if _truthy(one("cardData")):
+                fields += ("cardData",)
+        items = []
+        for record in page:
+            item = _public(record, fields)
+            if not expand:
+                item["modelId"] = record["id"]
+            for name in self.fake._missing_fields(record["id"]):
+                item.pop(name, None)
+            items.append(item)
+
+        headers = {}
+        if offset + page_size < len(records):
+            token = base64.urlsafe_b64encode(json.dumps({"$o": offset + page_size}).encode()).decode()
+            next_query = [(k, v) for k, v in query if k != "cursor"] + [("cursor", token)]
+            headers["Link"] = f'<{self.fake.url}/api/models?{urlencode(next_query)}>; rel="next"'
+        return self._json(200, items, headers)
+
+    # -- GET /api/models/{repo}[/revision/{rev}] ---------------------------------------------------
+    def _info(self, path: str, query: list[tuple[str, str]]) -> None:
+        rest = path[len("/api/models/") :]
+        revision = None
+        if "/revision/" in rest:
+            rest, revision = rest.split("/revision/", 1)
+            revision = unquote(revision)
+        repo_id = unquote(rest)
+        record = self.fake._find(repo_id)
+        if record is None:
+            return self._repo_not_found(repo_id)
+        if revision is not None and revision not in {"main", record["sha"]}:
+            if revision not in self.fake._old_shas.get(record["id"], set()):
+                return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+            record["sha"] = revision
+        expand = [v for k, v in query if k.removesuffix("[]") == "expand"]
+        unknown = [e for e in expand if e not in EXPAND_VALUES]
+        if unknown:
+            return self._error(400, None, f'"expand" must be one of {sorted(EXPAND_VALUES)}; got {unknown[0]!r}')
+        item = _public(record, tuple(expand) if expand else INFO_FIELDS)
+        if not expand:
+            item["modelId"] = record["id"]
+        for name in self.fake._missing_fields(record["id"]):
+            item.pop(name, None)
+        return self._json(200, item)
+
+    # -- HEAD/GET /{repo}/resolve/{rev}/{file} -----------------------------------------------------
+    def _resolve(self, path: str) -> None:
+        repo_part, rest = path.lstrip("/").split("/resolve/", 1)
+        repo_id = unquote(repo_part)
+        revision, _, filename = rest.partition("/")
+        revision, filename = unquote(revision), unquote(filename)
+        record = self.fake._find(repo_id)
+        if record is None:
+            return self._repo_not_found(repo_id)
+        if revision not in {"main", record["sha"]} and revision not in self.fake._old_shas.get(record["id"], set()):
+            return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        if record.get("gated"):
+            if self.headers.get("authorization"):
+                message = (
+                    f"Access to model {repo_id} is restricted and you are not in the authorized list. "
+                    f"Visit https://huggingface.co/{repo_id} to ask for access."
+                )
+                return self._error(403, "GatedRepo", message)
+            message = (
+                f"Access to model {repo_id} is restricted. You must have access to it and be authenticated "
+                "to access it. Please log in."
+            )
+            return self._error(401, "GatedRepo", message)
+        content = _file_content(record, filename)
+        if content is None:
+            return self._error(404, "EntryNotFound", f"{filename} does not exist on {quote(revision)}")
+        etag = fake_sha("blob", record["id"], record["sha"], filename)
+        return self._send(
+            200,
+            content,
+            {
+                "Content-Type": "application/octet-stream",
+                "ETag": f'"{etag}"',
+                "X-Repo-Commit": record["sha"],
+                "Accept-Ranges": "bytes",
+            },
+        )
+
+
+def _file_content(record: dict[str, Any], filename: str) -> bytes | None:
+    if filename == "config.json" and record.get("_config_file"):
+        return json.dumps(record["_config_file"], indent=2).encode()
+    if filename == "README.md":
+        front = json.dumps(record.get("cardData") or {})  # JSON is valid YAML
+        return f"---\n{front}\n---\n{record.get('_readme', '')}".encode()
+    return None
