@@ -1,0 +1,101 @@
+"""Admin for evaluation runs (cancel and retry actions through the services) and read-only results."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from evals import services
+from evals.models import BenchmarkResult, EvalRun, ItemResult
+
+
+class BenchmarkResultInline(admin.TabularInline):
+    model = BenchmarkResult
+    extra = 0
+    can_delete = False
+    fields = ("benchmark", "primary_metric", "value", "stderr", "n", "method", "n_shot")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(EvalRun)
+class EvalRunAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "model",
+        "suite",
+        "backend",
+        "status",
+        "progress_done",
+        "progress_total",
+        "is_partial",
+        "attempts",
+        "worker_host",
+        "created_at",
+        "finished_at",
+    )
+    list_filter = ("status", "suite", "backend", "is_partial")
+    search_fields = ("model__repo_id", "error", "worker_host")
+    list_select_related = ("model", "submitted_by")
+    raw_id_fields = ("model", "submitted_by")
+    readonly_fields = [f.name for f in EvalRun._meta.fields]
+    inlines = [BenchmarkResultInline]
+    actions = ["cancel_runs", "retry_runs"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs are created by the submission service, the API or `manage.py evaluate`
+
+    def _apply(self, request: HttpRequest, queryset: QuerySet[EvalRun], action, verb: str) -> None:  # noqa: ANN001
+        done, refused = 0, []
+        for run in queryset:
+            try:
+                action(run_id=run.pk, user=request.user)
+                done += 1
+            except (services.SubmissionError, PermissionDenied) as exc:
+                refused.append(f"#{run.pk}: {exc}")
+        if done:
+            self.message_user(request, _("%(n)d run(s) %(verb)s.") % {"n": done, "verb": verb}, messages.SUCCESS)
+        for line in refused:
+            self.message_user(request, line, messages.WARNING)
+
+    @admin.action(description=_("Cancel selected runs"))
+    def cancel_runs(self, request: HttpRequest, queryset: QuerySet[EvalRun]) -> None:
+        self._apply(request, queryset, services.eval_run_cancel, str(_("cancelled or stopping")))
+
+    @admin.action(description=_("Retry selected runs (failed or cancelled; resumes from stored items)"))
+    def retry_runs(self, request: HttpRequest, queryset: QuerySet[EvalRun]) -> None:
+        self._apply(request, queryset, services.eval_run_retry, str(_("queued again")))
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(BenchmarkResult)
+class BenchmarkResultAdmin(_ReadOnlyAdmin):
+    list_display = ("run", "benchmark", "primary_metric", "value", "stderr", "n", "method", "n_shot")
+    list_filter = ("benchmark", "method")
+    list_select_related = ("run", "run__model")
+    search_fields = ("run__model__repo_id", "benchmark")
+
+
+@admin.register(ItemResult)
+class ItemResultAdmin(_ReadOnlyAdmin):
+    list_display = ("run", "benchmark", "item_id", "position", "correct")
+    list_filter = ("benchmark", "correct")
+    list_select_related = ("run", "run__model")
+    search_fields = ("item_id", "run__id")
+    show_full_result_count = False

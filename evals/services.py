@@ -563,7 +563,9 @@ class _RunRecorder:
 
     def on_item(self, outcome: ItemOutcome) -> None:
         self.buffer.append(outcome)
-        if len(self.buffer) >= max(1, self.run.batch_size):
+        # The engine calls should_stop() between batches, which stores the batch; this only bounds
+        # the buffer should a backend hand back more than a batch at once.
+        if len(self.buffer) >= 4 * max(1, self.run.batch_size):
             self.flush()
 
     def flush(self) -> bool:
@@ -688,10 +690,10 @@ def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | No
                     docs=remaining,
                     backend=backend,
                     n_shot=plan.n_shot,
-                    seed=int(run_settings.get("seed") or 1234),
                     batch_size=run.batch_size,
                     on_item=recorder.on_item,
                     should_stop=recorder.should_stop,
+                    data_dir=data_dir,
                 )
                 recorder.should_stop()
                 run_settings["methods"][plan.benchmark] = method
