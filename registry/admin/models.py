@@ -41,6 +41,9 @@ def endpoint_url_clean(value: str) -> str:
 
 
 class LanguageModelForm(forms.ModelForm):
+    # Validated by endpoint_url_clean (stricter than URLField: http(s) only, no credentials).
+    endpoint_base_url = forms.CharField(required=False, max_length=200, label=_("endpoint base URL"))
+
     class Meta:
         model = LanguageModel
         fields = (
@@ -108,7 +111,7 @@ class LanguageModelAdmin(admin.ModelAdmin):
     ordering = ("repo_id",)
     list_per_page = 50
     fieldsets = (
-        (None, {"fields": ("repo_id", "name", "organization", "weights", "gated", "modality", "description")}),
+        (None, {"fields": ("repo_id", "name", "organization", "weights", "gated", "modality", "description", "tags")}),
         (
             _("Size and architecture"),
             {

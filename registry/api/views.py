@@ -11,7 +11,7 @@ from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -69,7 +69,7 @@ def _filters(request: Request) -> dict[str, Any]:
 class ModelListApi(ListAPIView):
     """Models in the registry, filtered and ordered; limit/offset pagination on a stable order."""
 
-    permission_classes = [AllowAny]
+    permission_classes = [IsAuthenticatedOrReadOnly]  # read-only: writes answer 401, then 405
     serializer_class = ModelListSerializer
     pagination_class = ModelPagination
 
@@ -89,7 +89,7 @@ class ModelListApi(ListAPIView):
 class ModelDetailApi(GenericAPIView):
     """One model: every field, its sources, derivatives; the endpoint of a closed model for staff only."""
 
-    permission_classes = [AllowAny]
+    permission_classes = [IsAuthenticatedOrReadOnly]  # read-only: writes answer 401, then 405
     serializer_class = ModelDetailSerializer
     pagination_class = None
 
