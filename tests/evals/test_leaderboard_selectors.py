@@ -64,9 +64,7 @@ def test_rank_is_one_plus_models_whose_interval_lies_entirely_above():
 
 def test_rank_intervals_match_a_brute_force_count():
     bounds = [(0.1, 0.3), (0.25, 0.5), (0.45, 0.6), (0.61, 0.7), (0.2, 0.9)]
-    brute = [
-        (1 + sum(lo_j > hi for lo_j, _ in bounds), sum(hi_j >= lo for _, hi_j in bounds)) for lo, hi in bounds
-    ]
+    brute = [(1 + sum(lo_j > hi for lo_j, _ in bounds), sum(hi_j >= lo for _, hi_j in bounds)) for lo, hi in bounds]
     assert rank_intervals(bounds) == brute
 
 
