@@ -318,6 +318,8 @@ def _write_page(items: Sequence[HubModel | HubError], tally: _Tally) -> None:
         try:
             if not info.complete:  # the list item lacked a field we need: ask for the model itself
                 info = hub_model_info(info.repo_id)
+                if not info.sha:
+                    raise HubTemporaryError("the Hub sent no commit sha for this model", kind="malformed")
             return info, _config_for(info), None
         except HubError as exc:
             return info, None, exc

@@ -55,6 +55,7 @@ class Fault:
     status: int = 503
     fields: tuple[str, ...] = ()
     hang_seconds: float = 3.0
+    where: str = "both"  # missing_fields: "list", "info" or "both"
     hits: int = 0
 
     def matches_request(self, path: str, model: str | None) -> bool:
@@ -166,17 +167,20 @@ class FakeHub:
         status: int = 503,
         fields: tuple[str, ...] = (),
         hang_seconds: float = 3.0,
+        where: str = "both",
     ) -> Fault:
         """Switch on a fault for requests to `path` (exact path, e.g. "/api/models") or about `model`.
 
         A model fault applies to that model's model_info and resolve requests; `missing_fields`
-        also drops `fields` from the model's list items.
+        drops `fields` from the model's list items and/or model_info answers (`where`).
         """
+        if where not in ("list", "info", "both"):
+            raise ValueError("where is one of list, info, both")
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
         if (path is None) == (model is None):
             raise ValueError("give exactly one of path= or model=")
-        fault = Fault(kind, path, model, times, skip, status, tuple(fields), hang_seconds)
+        fault = Fault(kind, path, model, times, skip, status, tuple(fields), hang_seconds, where)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -196,7 +200,7 @@ class FakeHub:
                 if fault.kind not in kinds or not fault.matches_request(path, model):
                     continue
                 if fault.kind == "missing_fields":
-                    return fault  # a property of the data, not of a request: never used up
+                    continue  # a property of the data (see _missing_fields), not of a request
                 fault.hits += 1
                 if fault.hits <= fault.skip:
                     continue
@@ -205,11 +209,13 @@ class FakeHub:
                 return fault
         return None
 
-    def _missing_fields(self, repo_id: str) -> tuple[str, ...]:
+    def _missing_fields(self, repo_id: str, where: str) -> tuple[str, ...]:
         with self._lock:
             out: tuple[str, ...] = ()
             for fault in self.faults:
-                if fault.kind == "missing_fields" and fault.model and fault.model.lower() == repo_id.lower():
+                if fault.kind != "missing_fields" or fault.where not in (where, "both"):
+                    continue
+                if fault.model and fault.model.lower() == repo_id.lower():
                     out += fault.fields
             return out
 
@@ -399,7 +405,7 @@ class _Handler(BaseHTTPRequestHandler):
             item = _public(record, fields)
             if not expand:
                 item["modelId"] = record["id"]
-            for name in self.fake._missing_fields(record["id"]):
+            for name in self.fake._missing_fields(record["id"], "list"):
                 item.pop(name, None)
             items.append(item)
 
@@ -432,7 +438,7 @@ class _Handler(BaseHTTPRequestHandler):
         item = _public(record, tuple(expand) if expand else INFO_FIELDS)
         if not expand:
             item["modelId"] = record["id"]
-        for name in self.fake._missing_fields(record["id"]):
+        for name in self.fake._missing_fields(record["id"], "info"):
             item.pop(name, None)
         return self._json(200, item)
 
