@@ -1,0 +1,62 @@
+"""The sync from outside: the sync_hub command and the Celery task on a real worker and the real Redis."""
+
+from __future__ import annotations
+
+import time
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from registry.models import LanguageModel, SyncRun
+from registry.tasks import hub_sync_task
+
+
+@pytest.mark.django_db
+def test_sync_hub_command_prints_the_run_summary(fake_hub):
+    out = StringIO()
+    call_command("sync_hub", "--author", "HuggingFaceTB", "--model", "Qwen/Qwen-7B", "--model", "no/such", stdout=out)
+    text = out.getvalue()
+    run = SyncRun.objects.get()
+    assert f"SyncRun #{run.pk} partial" in text and "created 3" in text and "failed 1" in text
+    assert "no/such: not_found" in text
+    assert run.trigger == "command" and run.scope["models"] == ["Qwen/Qwen-7B", "no/such"]
+
+
+@pytest.mark.django_db
+def test_sync_hub_command_fails_loudly_when_the_hub_is_down(fake_hub, settings):
+    settings.HUB_MAX_RETRIES = 1
+    fake_hub.add_fault("server_error", path="/api/models", status=502)
+    with pytest.raises(CommandError, match="failed"):
+        call_command("sync_hub", "--author", "Qwen", stdout=StringIO())
+    assert SyncRun.objects.get().status == "failed"
+
+
+@pytest.mark.django_db
+def test_sync_hub_command_needs_a_scope():
+    with pytest.raises(CommandError, match="say what to sync"):
+        call_command("sync_hub", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_beat_task_syncs_the_configured_authors_with_the_configured_limit(fake_hub, settings):
+    settings.HUB_SYNC_AUTHORS = ["HuggingFaceTB"]
+    settings.HUB_SYNC_LIMIT = 1
+    run = SyncRun.objects.get(pk=hub_sync_task.run(trigger="beat"))
+    assert run.trigger == "beat" and run.scope == {"authors": ["HuggingFaceTB"], "search": "", "models": [], "limit": 1}
+    assert run.created == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_consumes_the_sync_task_from_redis_and_the_rows_appear(fake_hub, celery_worker):
+    run = SyncRun.objects.create(trigger="api", scope={})
+    hub_sync_task.delay(trigger="api", authors=["Qwen", "THUDM"], sync_run_id=run.pk)
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status != SyncRun.Status.RUNNING:
+            break
+        time.sleep(0.2)
+    assert run.status == SyncRun.Status.SUCCEEDED and run.created == 2
+    assert set(LanguageModel.objects.values_list("repo_id", flat=True)) == {"Qwen/Qwen-7B", "THUDM/chatglm-6b"}
