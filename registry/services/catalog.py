@@ -193,11 +193,16 @@ def _model_apply(
     notes = entry.get("notes", {})
     urls = entry.get("sources", {})
 
-    def decide(fact: str, current: Any, wanted: Any, *, hub_default: Any = None) -> bool:
+    def decide(fact: str, current: Any, wanted: Any, *, hub_default: Any = None, placeholders: tuple = ()) -> bool:
         """Record the catalog's source for `fact`; return True when the catalog value must be written."""
         prior = sources.get(fact) if isinstance(sources.get(fact), dict) else None
         ours = prior is not None and prior.get("by") == CATALOG
-        free = created or _empty(current) or (hub_default is not None and current == hub_default)
+        free = (
+            created
+            or _empty(current)
+            or (hub_default is not None and current == hub_default)
+            or (current in placeholders and wanted not in placeholders)
+        )
         if free or (ours and prior.get("value") == current) or current == wanted:
             record = {"url": urls.get(fact, default_url), "by": CATALOG, "value": wanted}
             if notes.get(fact):
@@ -237,7 +242,9 @@ def _model_apply(
         fields |= {"parameters", "parameters_source"}
 
     lic = licenses.get(entry["license"]) or licenses.get(entry["license"].lower())
-    if decide("license", model.license.key if model.license_id else None, lic.key):
+    # A Hub card's bare "other"/"unknown" says less than the catalog's named license.
+    current_license = model.license.key if model.license_id else None
+    if decide("license", current_license, lic.key, placeholders=("other", "unknown")):
         model.license = lic
         fields.add("license")
 

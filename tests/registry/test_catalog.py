@@ -341,3 +341,13 @@ def test_catalog_keeps_an_admin_edit_of_a_closed_model_endpoint():
     m = LanguageModel.objects.get(repo_id="openai/gpt-4")
     assert m.endpoint_base_url == "https://llm-gateway.internal.example/v1"
     assert m.endpoint_model_name == "gpt-4-0613"
+
+
+def test_catalog_license_replaces_a_bare_other_from_the_hub_card():
+    catalog_load()
+    other = License.objects.get(key="other")
+    LanguageModel.objects.filter(repo_id="Qwen/Qwen-7B").update(license=other)
+
+    catalog_load()
+
+    assert LanguageModel.objects.get(repo_id="Qwen/Qwen-7B").license.key == "LicenseRef-tongyi-qianwen"
