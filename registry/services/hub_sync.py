@@ -14,10 +14,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -37,10 +37,12 @@ from registry.models import Language, LanguageModel, License, Organization, Sync
 from registry.services.hub_facts import LLM_PIPELINES, ModelFacts, hub_model_facts
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Who may overwrite a parameter count: a higher rank replaces a lower or equal one.
 PARAMETER_RANK = {"": 0, "card": 1, "config": 2, "catalog": 3, "safetensors": 4, "admin": 5}
 MAX_ERRORS_KEPT = 500
+WRITE_CHUNK = 250  # models per bulk insert while the next ones download
 
 
 def _pipelines() -> tuple[str, ...]:
@@ -272,6 +274,9 @@ class _Tally:
     )
     errors: list[dict[str, Any]] = field(default_factory=list)
     aborted: bool = False
+    pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix="hub-sync")
+    )
 
     def error(self, repo_id: str | None, exc: BaseException) -> None:
         kind = getattr(exc, "kind", type(exc).__name__)
@@ -324,8 +329,18 @@ def _write_page(items: Sequence[HubModel | HubError], tally: _Tally) -> None:
         except HubError as exc:
             return info, None, exc
 
-    with ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix="hub-sync") as pool:
-        fetched = list(pool.map(fetch, todo))
+    # Downloads run in a thread pool (HTTP only, no database) while this thread writes the chunks
+    # already fetched, so the Hub and the database work at the same time.
+    futures = [tally.pool.submit(fetch, info) for info in todo]
+    for start in range(0, len(futures), WRITE_CHUNK):
+        _write_chunk([f.result() for f in futures[start : start + WRITE_CHUNK]], existing, tally)
+
+
+def _write_chunk(
+    fetched: Sequence[tuple[HubModel, dict[str, Any] | None, HubError | None]],
+    existing: dict[str, Any],
+    tally: _Tally,
+) -> None:
     new: list[tuple[HubModel, dict[str, Any]]] = []
     changed: list[tuple[HubModel, dict[str, Any]]] = []
     for info, config_file, error in fetched:
@@ -340,8 +355,8 @@ def _write_page(items: Sequence[HubModel | HubError], tally: _Tally) -> None:
             created, leftovers = _bulk_create(new)
             tally.counts["created"] += created
             changed.extend(leftovers)
-        except Exception as exc:  # noqa: BLE001 - one bad row must not sink the page: go one by one
-            logger.warning("Hub sync: bulk insert failed (%s); writing the page's new models one by one", exc)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not sink the chunk: go one by one
+            logger.warning("Hub sync: bulk insert failed (%s); writing the chunk's new models one by one", exc)
             changed.extend(new)
     for info, config_file in changed:
         try:
@@ -472,7 +487,7 @@ def _sync_listing(tally: _Tally, *, author: str | None, search: str | None, limi
             break
         listing = hub_list_pages(author=author, search=search, limit=remaining, pipeline_tag=pipeline)
         try:
-            for page in listing.pages:
+            for page in _read_ahead(listing.pages, tally.pool):
                 _write_page(page, tally)
                 listed.update(item.repo_id for item in page if isinstance(item, HubModel))
                 if remaining is not None:
@@ -490,7 +505,19 @@ def _sync_listing(tally: _Tally, *, author: str | None, search: str | None, limi
         tally.counts["missing"] += _mark_missing(gone)
 
 
+def _read_ahead(pages: Iterator[list[T]], pool: ThreadPoolExecutor) -> Iterator[list[T]]:
+    """Yield pages while the next one is already being fetched (HTTP only) in the pool."""
+    upcoming = pool.submit(next, pages, None)
+    while True:
+        page = upcoming.result()  # re-raises the listing's HubError here, in the sync's thread
+        if page is None:
+            return
+        upcoming = pool.submit(next, pages, None)
+        yield page
+
+
 def _finish(tally: _Tally) -> SyncRun:
+    tally.pool.shutdown(wait=True, cancel_futures=True)
     run = tally.run
     run.seen = len(tally.seen)
     for name, value in tally.counts.items():
