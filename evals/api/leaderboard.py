@@ -4,10 +4,11 @@ evals.selectors.leaderboard."""
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from typing import Any
 
-from django.http import StreamingHttpResponse
+from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -111,14 +112,21 @@ class LeaderboardApi(APIView):
                 "not_ranked": [leaderboard_row_data(row) for row in page.not_ranked],
             }
 
+        def rendered() -> bytes:
+            body = compute()
+            body["next"] = _page_url(request, body["page"] + 1) if body["page"] < body["pages"] else None
+            body["previous"] = _page_url(request, body["page"] - 1) if body["page"] > 1 else None
+            return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+        # The JSON is cached as bytes: a warm request is a cache read, no serialization. Links are
+        # absolute, so the key names the host too.
+        key = {**params, "_host": request.get_host(), "_secure": request.is_secure()}
         try:
-            body = leaderboard_cached("api", params, compute)
+            if request.accepted_renderer.format == "json":
+                return HttpResponse(leaderboard_cached("api-json", key, rendered), content_type="application/json")
+            return Response(json.loads(leaderboard_cached("api-json", key, rendered)))
         except LeaderboardError as exc:
             return _error(str(exc))
-        body = dict(body)
-        body["next"] = _page_url(request, body["page"] + 1) if body["page"] < body["pages"] else None
-        body["previous"] = _page_url(request, body["page"] - 1) if body["page"] > 1 else None
-        return Response(body)
 
 
 CSV_FIXED = [
@@ -178,8 +186,6 @@ class LeaderboardCsvApi(APIView):
         header += CSV_PROVENANCE
 
         def lines() -> Iterator[str]:
-            import json
-
             writer = csv.writer(_Echo())
             yield writer.writerow(header)
             for row in rows:

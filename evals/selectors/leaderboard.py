@@ -23,7 +23,7 @@ How a board is computed (per suite, per board = overall | en | zh):
 Caching: the computed board ("core": one compact tuple per model) and each filtered, ranked ordering
 are kept in the Django cache under a generation number; `leaderboard_cache_bump()` (called by the
 evals services when a run finishes, is cancelled or deleted) makes every cached board stale at once.
-`LADDER_LEADERBOARD_CACHE_TTL` (seconds, default 300) bounds staleness if a bump is ever missed, e.g.
+`LADDER_LEADERBOARD_CACHE_TTL` (seconds, default 300; 0 = no caching) bounds staleness if a bump is ever missed, e.g.
 with a per-process cache backend and a worker in another process. The core is also memoised per
 process (keyed by the same generation), so a request does not unpickle 100,000 rows.
 """
@@ -182,7 +182,13 @@ _MEMO_SIZE = 16
 
 
 def _ttl() -> int:
-    return int(getattr(settings, "LEADERBOARD_CACHE_TTL", 300))
+    """LEADERBOARD_CACHE_TTL setting, else LADDER_LEADERBOARD_CACHE_TTL from the environment, else 300 s.
+
+    0 turns every leaderboard cache off (each request computes the board: for measurements)."""
+    value = getattr(settings, "LEADERBOARD_CACHE_TTL", None)
+    if value is None:
+        value = os.environ.get("LADDER_LEADERBOARD_CACHE_TTL", "300")
+    return int(value)
 
 
 def leaderboard_cache_generation() -> int:
@@ -209,6 +215,8 @@ def leaderboard_cache_bump() -> None:
 
 
 def _cached(key: str, compute: Callable[[], Any], *, memo: bool = False) -> Any:
+    if _ttl() <= 0:
+        return compute()
     now = time.monotonic()
     if memo:
         with _memo_lock:

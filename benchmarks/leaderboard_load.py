@@ -1,0 +1,440 @@
+"""Leaderboard latency under concurrent load, at scale: 100,000 models, 1,000,000 benchmark results.
+
+What it does (bounded in time and requests):
+1. Creates a scratch PostgreSQL database (default `ladder_load`, dropped and re-created), migrates it,
+   and fills it in SQL (INSERT ... SELECT generate_series): 1,000 organizations, 100,000 models
+   (10% closed, sizes 100M..160B log-uniform, English for all and Chinese for a third), 99,500
+   complete runs of the `quick` suite (10 benchmarks each) and 500 partial runs (limit 10), i.e.
+   1,000,000 BenchmarkResult rows with values and standard errors.
+2. Starts gunicorn on 127.0.0.1 (config.wsgi, DEBUG off, 2 sync workers: the machine has 2 cores)
+   against the scratch database.
+3. Loads the leaderboard page (/) and the API (/api/v1/leaderboard/) from a thread pool of
+   keep-alive HTTP clients, and prints p50/p99 latency per scenario:
+   - cached: a fixed set of boards and filters, after warm-up (the cached path);
+   - varied: every request a different page or search (board cached, page body not);
+   - no cache: LADDER_LEADERBOARD_CACHE_TTL=0, every request computes the board from the 1,000,000
+     rows (a few requests only: each takes seconds).
+The client runs on the same 2 cores as the server and PostgreSQL, so figures include its overhead.
+
+Run:  .venv/bin/python benchmarks/leaderboard_load.py [--keep] [--duration 15] [--concurrency 8]
+      (PostgreSQL at 127.0.0.1:5432 as user postgres; takes a few minutes, mostly the data load.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+PY = sys.executable
+BENCHES = [
+    ("arc_easy", "acc", 0.25),
+    ("arc_challenge", "acc_norm", 0.25),
+    ("hellaswag", "acc_norm", 0.25),
+    ("mmlu", "acc", 0.25),
+    ("truthfulqa_mc1", "acc", 0.2275),
+    ("truthfulqa_mc2", "acc", 0.2531),
+    ("winogrande", "acc", 0.5),
+    ("gsm8k", "exact_match", 0.0),
+    ("ceval", "acc", 0.25),
+    ("cmmlu", "acc", 0.25),
+]
+N_MODELS = 100_000
+N_PARTIAL = 500
+
+
+def scale(models: int) -> None:
+    global N_MODELS, N_PARTIAL
+    N_MODELS, N_PARTIAL = models, max(1, models // 200)
+
+
+def admin_dsn() -> str:
+    return "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def db_url(name: str) -> str:
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def create_database(name: str) -> None:
+    with psycopg.connect(admin_dsn(), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    env = {**os.environ, "DATABASE_URL": db_url(name), "DJANGO_SETTINGS_MODULE": "config.settings.base"}
+    subprocess.run([PY, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+
+
+def fill_defaults(conn: psycopg.Connection, table: str, given: dict[str, str]) -> tuple[str, str]:
+    """Column list and SELECT expressions: `given` plus a neutral value for other NOT NULL columns."""
+    rows = conn.execute(
+        "SELECT column_name, data_type, is_nullable, column_default FROM information_schema.columns "
+        "WHERE table_name = %s ORDER BY ordinal_position",
+        (table,),
+    ).fetchall()
+    columns, values = [], []
+    for name, data_type, nullable, default in rows:
+        if name in given:
+            columns.append(name)
+            values.append(given[name])
+        elif nullable == "NO" and default is None and name != "id":
+            neutral = {
+                "boolean": "false",
+                "integer": "0",
+                "bigint": "0",
+                "smallint": "0",
+                "double precision": "0",
+                "jsonb": "'[]'::jsonb" if name in ("tags", "benchmarks", "errors") else "'{}'::jsonb",
+                "timestamp with time zone": "now()",
+                "date": "current_date",
+            }.get(data_type, "''")
+            columns.append(name)
+            values.append(neutral)
+    return ", ".join(f'"{c}"' for c in columns), ", ".join(values)
+
+
+def load_data(name: str) -> None:
+    started = time.monotonic()
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{name}") as conn:
+        cols, vals = fill_defaults(
+            conn, "registry_organization", {"slug": "'org' || g", "name": "'Org ' || g", "url": "''"}
+        )
+        conn.execute(f"INSERT INTO registry_organization ({cols}) SELECT {vals} FROM generate_series(0, 999) g")
+        conn.execute(
+            "INSERT INTO registry_license (key, name, family, osi_approved, commercial_use, url) VALUES "
+            "('apache-2.0', 'Apache 2.0', 'apache', true, 'yes', ''), ('mit', 'MIT', 'mit', true, 'yes', ''), "
+            "('llama2', 'Llama 2', 'llama', false, 'restricted', ''), "
+            "('cc-by-nc-4.0', 'CC BY-NC 4.0', 'cc-by-nc', false, 'no', ''), "
+            "('proprietary', 'Proprietary', 'proprietary', false, 'restricted', '')"
+        )
+        conn.execute("INSERT INTO registry_language (code, name) VALUES ('en', 'English'), ('zh', 'Chinese')")
+        org0 = conn.execute("SELECT min(id) FROM registry_organization").fetchone()[0]
+        lic0 = conn.execute("SELECT min(id) FROM registry_license").fetchone()[0]
+        cols, vals = fill_defaults(
+            conn,
+            "registry_languagemodel",
+            {
+                "repo_id": "'org' || (g % 1000) || '/model-' || g",
+                "name": "'model-' || g",
+                "organization_id": f"{org0} + g % 1000",
+                "weights": "CASE WHEN g % 10 = 0 THEN 'closed' ELSE 'open' END",
+                "parameters": "(power(10, 8 + random() * 3.2))::bigint",
+                "license_id": f"{lic0} + g % 5",
+                "modality": "'text'",
+                "tags": "'[]'::jsonb",
+                "sources": "'{}'::jsonb",
+                "in_catalog": "false",
+                "on_hub": "true",
+            },
+        )
+        conn.execute(f"INSERT INTO registry_languagemodel ({cols}) SELECT {vals} FROM generate_series(1, {N_MODELS}) g")
+        conn.execute(
+            "INSERT INTO registry_languagemodel_languages (languagemodel_id, language_id) "
+            "SELECT id, 'en' FROM registry_languagemodel UNION ALL "
+            "SELECT id, 'zh' FROM registry_languagemodel WHERE id % 3 = 0"
+        )
+        log(f"  models: {N_MODELS} ({time.monotonic() - started:.0f} s)")
+        benches_json = "[" + ", ".join(f'"{b}"' for b, _m, _r in BENCHES) + "]"
+        settings_json = '{"n_shot": {}, "seed": 1234, "sample_size": 100}'
+        for partial in (False, True):
+            where = f"m.id % {N_MODELS // N_PARTIAL} {'=' if partial else '<>'} 0"
+            cols, vals = fill_defaults(
+                conn,
+                "evals_evalrun",
+                {
+                    "model_id": "m.id",
+                    "revision": "'main'",
+                    "revision_sha": "md5(m.id::text)",
+                    "suite": "'quick'",
+                    "benchmarks": f"'{benches_json}'::jsonb",
+                    "backend": "'transformers'",
+                    "dtype": "'auto'",
+                    "device": "'cpu'",
+                    "batch_size": "8",
+                    "limit": "10" if partial else "NULL",
+                    "is_partial": "true" if partial else "false",
+                    "settings": f"'{settings_json}'::jsonb",
+                    "engine_version": "'0.1.0'",
+                    "status": "'succeeded'",
+                    "progress_done": "1000",
+                    "progress_total": "1000",
+                    "attempts": "1",
+                    "cancel_requested": "false",
+                    "created_at": "now() - interval '2 days'",
+                    "finished_at": "now() - random() * interval '1 day'",
+                },
+            )
+            conn.execute(
+                f"INSERT INTO evals_evalrun ({cols}) SELECT {vals} FROM registry_languagemodel m WHERE {where}"
+            )
+        values = ", ".join(f"('{b}', '{m}', {r})" for b, m, r in BENCHES)
+        # A per-model skill in 0..1 growing with log(size), plus per-benchmark noise.
+        value_sql = (
+            "LEAST(0.99, GREATEST(0.0, b.r + (1 - b.r) * "
+            "(0.15 + 0.12 * (ln(m.parameters::float) / ln(10) - 8) + 0.1 * random())))"
+        )
+        cols, vals = fill_defaults(
+            conn,
+            "evals_benchmarkresult",
+            {
+                "run_id": "s.id",
+                "benchmark": "s.bench",
+                "metrics": "jsonb_build_object(s.metric, s.v)",
+                "primary_metric": "s.metric",
+                "value": "s.v",
+                "stderr": "sqrt(s.v * (1 - s.v) / (s.n - 1))",
+                "n": "s.n",
+                "method": "'loglikelihood'",
+                "n_shot": "0",
+                "created_at": "now()",
+            },
+        )
+        conn.execute(
+            f"INSERT INTO evals_benchmarkresult ({cols}) SELECT {vals} FROM ("
+            f"  SELECT r.id, b.bench, b.metric, {value_sql} AS v, CASE WHEN r.is_partial THEN 10 ELSE 100 END AS n"
+            f"  FROM evals_evalrun r JOIN registry_languagemodel m ON m.id = r.model_id"
+            f"  CROSS JOIN (VALUES {values}) AS b(bench, metric, r)"
+            f") s"
+        )
+        conn.commit()
+        counts = conn.execute(
+            "SELECT (SELECT count(*) FROM registry_languagemodel), (SELECT count(*) FROM evals_benchmarkresult)"
+        ).fetchone()
+        conn.execute("ANALYZE")
+        conn.commit()
+    log(f"  loaded {counts[0]} models and {counts[1]} benchmark results in {time.monotonic() - started:.0f} s")
+
+
+class Server:
+    def __init__(self, name: str, port: int, *, cache_ttl: int, workers: int) -> None:
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url(name),
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "DEBUG": "false",
+            "LADDER_LEADERBOARD_CACHE_TTL": str(cache_ttl),
+            "LOG_LEVEL": "WARNING",
+            "DB_CONN_MAX_AGE": "60",
+        }
+        self.port = port
+        self.process = subprocess.Popen(
+            [
+                str(Path(PY).with_name("gunicorn")),
+                "config.wsgi",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-w",
+                str(workers),
+                "--timeout",
+                "300",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/healthz")
+                conn.getresponse().read()
+                return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError("gunicorn did not answer within 60 s")
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def fetch(conn: http.client.HTTPConnection, path: str) -> tuple[int, float]:
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Accept-Language": "en"})
+    response = conn.getresponse()
+    response.read()
+    return response.status, time.perf_counter() - started
+
+
+def run_load(
+    port: int, paths: list[str] | None, *, duration: float, concurrency: int, max_requests: int, varied: bool = False
+) -> dict[str, list[float]]:
+    """Requests from `concurrency` threads until `duration` s or `max_requests`; latencies by kind."""
+    lock = threading.Lock()
+    out: dict[str, list[float]] = {"page": [], "api": []}
+    errors: list[str] = []
+    sent = [0]
+    deadline = time.monotonic() + duration
+    rng = random.Random(1234)
+
+    def next_path() -> str:
+        if not varied:
+            return rng.choice(paths or ["/"])
+        kind = rng.random()
+        if kind < 0.25:
+            return f"/api/v1/leaderboard/?page={rng.randint(1, 995)}"
+        if kind < 0.5:
+            return f"/?page={rng.randint(1, 995)}"
+        if kind < 0.75:
+            return f"/api/v1/leaderboard/?search=model-{rng.randint(1, 99_999)}"
+        return f"/?weights=open&min_params={rng.randint(1, 60)}B&max_params={rng.randint(61, 160)}B"
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        while time.monotonic() < deadline:
+            with lock:
+                if sent[0] >= max_requests:
+                    return
+                sent[0] += 1
+                path = next_path()
+            try:
+                status, elapsed = fetch(conn, path)
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(f"{path}: {exc}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+                continue
+            if status != 200:
+                errors.append(f"{path}: HTTP {status}")
+            with lock:
+                out["api" if path.startswith("/api/") else "page"].append(elapsed)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        for _ in range(concurrency):
+            pool.submit(worker)
+    if errors:
+        log(f"  {len(errors)} errors, first: {errors[0]}")
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[index]
+
+
+def report(title: str, latencies: dict[str, list[float]], seconds: float) -> None:
+    total = sum(len(v) for v in latencies.values())
+    print(f"\n{title}: {total} requests in {seconds:.1f} s ({total / seconds:.1f} req/s)")
+    for kind, values in latencies.items():
+        if values:
+            print(
+                f"  {kind:4}  n={len(values):5}  p50={percentile(values, 50) * 1000:8.1f} ms  "
+                f"p99={percentile(values, 99) * 1000:8.1f} ms  max={max(values) * 1000:8.1f} ms  "
+                f"mean={statistics.mean(values) * 1000:8.1f} ms"
+            )
+
+
+CACHED_PATHS = [
+    "/",
+    "/?board=zh",
+    "/?weights=open&size=consumer",
+    "/?score=normalized&ordering=-mmlu",
+    "/api/v1/leaderboard/",
+    "/api/v1/leaderboard/?board=en&page=3",
+    "/api/v1/leaderboard/?language=zh&weights=open",
+    "/api/v1/leaderboard/?commercial=true&per_page=50",
+]
+
+
+def warm(port: int, paths: list[str], workers: int) -> None:
+    """Hit every path until each worker answers it from cache (bounded to 5 minutes)."""
+    deadline = time.monotonic() + 300
+    for path in paths:
+        fast = 0
+        while fast < 4 * workers and time.monotonic() < deadline:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+            _status, elapsed = fetch(conn, path)
+            conn.close()
+            fast = fast + 1 if elapsed < 0.05 else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="ladder_load")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--duration", type=float, default=15.0, help="seconds per loaded scenario")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--models", type=int, default=100_000, help="scale (a smaller number for a dry run)")
+    parser.add_argument("--reuse", action="store_true", help="reuse the scratch database if already filled")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+    args = parser.parse_args()
+    scale(args.models)
+
+    if not args.reuse:
+        log(f"creating scratch database {args.db}")
+        create_database(args.db)
+        load_data(args.db)
+
+    log(f"gunicorn: {args.workers} workers, cache on")
+    server = Server(args.db, args.port, cache_ttl=600, workers=args.workers)
+    try:
+        started = time.monotonic()
+        warm(args.port, CACHED_PATHS, args.workers)
+        log(f"  warm-up (each worker computes the boards once) took {time.monotonic() - started:.0f} s")
+        started = time.monotonic()
+        cached = run_load(
+            args.port, CACHED_PATHS, duration=args.duration, concurrency=args.concurrency, max_requests=100_000
+        )
+        report(f"cached (fixed boards/filters, concurrency {args.concurrency})", cached, time.monotonic() - started)
+        started = time.monotonic()
+        varied = run_load(
+            args.port, None, duration=args.duration, concurrency=args.concurrency, max_requests=20_000, varied=True
+        )
+        report(
+            f"varied (board cached; each request a new page/search/size range, concurrency {args.concurrency})",
+            varied,
+            time.monotonic() - started,
+        )
+    finally:
+        server.stop()
+
+    log("gunicorn: cache off (LADDER_LEADERBOARD_CACHE_TTL=0)")
+    server = Server(args.db, args.port, cache_ttl=0, workers=args.workers)
+    try:
+        started = time.monotonic()
+        nocache = run_load(
+            args.port,
+            ["/", "/api/v1/leaderboard/"],
+            duration=max(args.duration, 60.0),
+            concurrency=2,
+            max_requests=12,
+        )
+        report(
+            "no cache (every request computes the board from 1,000,000 results, concurrency 2)",
+            nocache,
+            time.monotonic() - started,
+        )
+    finally:
+        server.stop()
+    if not args.keep:
+        with psycopg.connect(admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        log(f"dropped {args.db}")
+
+
+if __name__ == "__main__":
+    main()
