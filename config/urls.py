@@ -19,3 +19,7 @@ urlpatterns = [
     path("", include("registry.urls")),
     path("", include("evals.urls")),
 ]
+
+# JSON errors under /api/, HTML pages elsewhere.
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 
 logger = logging.getLogger(__name__)
@@ -64,3 +65,21 @@ def readyz(request: HttpRequest) -> JsonResponse:
     failed = [name for name, result in checks.items() if result != "ok"]
     body = {"status": "unavailable" if failed else "ok", "checks": checks, "failed": failed}
     return JsonResponse(body, status=503 if failed else 200)
+
+
+def _is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith("/api/")
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """404: the API's JSON error body under /api/ (config/api_errors.py), Django's page elsewhere."""
+    if _is_api(request):
+        return JsonResponse({"error": {"code": "not_found", "message": "No such API resource."}}, status=404)
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500: the API's JSON error body without detail under /api/ (the traceback goes to the log)."""
+    if _is_api(request):
+        return JsonResponse({"error": {"code": "server_error", "message": "Internal server error."}}, status=500)
+    return defaults.server_error(request)
