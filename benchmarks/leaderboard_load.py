@@ -227,6 +227,7 @@ class Server:
             "DATABASE_URL": db_url(name),
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
             "DEBUG": "false",
+            "SECRET_KEY": "leaderboard-load-benchmark-not-a-secret-0123456789",
             "LADDER_LEADERBOARD_CACHE_TTL": str(cache_ttl),
             "LOG_LEVEL": "WARNING",
             "DB_CONN_MAX_AGE": "60",
