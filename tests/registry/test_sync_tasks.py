@@ -60,3 +60,17 @@ def test_a_real_worker_consumes_the_sync_task_from_redis_and_the_rows_appear(fak
         time.sleep(0.2)
     assert run.status == SyncRun.Status.SUCCEEDED and run.created == 2
     assert set(LanguageModel.objects.values_list("repo_id", flat=True)) == {"Qwen/Qwen-7B", "THUDM/chatglm-6b"}
+
+
+@pytest.mark.django_db
+def test_beat_without_configured_authors_refreshes_the_authors_already_in_the_registry(fake_hub, settings):
+    from registry.services.hub_sync import hub_model_sync
+
+    settings.HUB_SYNC_AUTHORS = []
+    hub_model_sync(repo_id="Qwen/Qwen-7B")
+    fake_hub.push_commit("Qwen/Qwen-7B", downloads=5)
+
+    run = SyncRun.objects.get(pk=hub_sync_task.run(trigger="beat"))
+
+    assert run.scope["authors"] == ["Qwen"] and run.updated == 1
+    assert LanguageModel.objects.get(repo_id="Qwen/Qwen-7B").downloads == 5
