@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import F, Q, QuerySet
+from django.db.models.functions import Lower
+from django.utils.translation import gettext as _
 
 from registry.models import LanguageModel, License
 
@@ -93,8 +95,11 @@ def model_list(*, filters: dict[str, Any] | None = None) -> QuerySet[LanguageMod
     filters = filters or {}
     qs = model_filter(model_queryset(), filters)
     field = ORDERINGS.get(str(filters.get("ordering") or ""), "repo_id")
-    # Unknown values (no parameter count, no downloads) sort last in both directions.
-    order = F(field[1:]).desc(nulls_last=True) if field.startswith("-") else F(field).asc(nulls_last=True)
+    name = field.lstrip("-")
+    # Names and ids sort as people read them (case-insensitive); unknown numbers and dates sort last
+    # in both directions.
+    expression = Lower(name) if name in ("name", "repo_id") else F(name)
+    order = expression.desc(nulls_last=True) if field.startswith("-") else expression.asc(nulls_last=True)
     return qs.order_by(order, "repo_id")
 
 
@@ -183,31 +188,34 @@ def model_filters_clean(params: Any) -> dict[str, Any]:
             if raw[key] in allowed:
                 cleaned[key] = raw[key]
             else:
-                errors[key] = f"'{raw[key][:50]}' is not one of: {', '.join(allowed)}."
+                errors[key] = _("'%(value)s' is not one of: %(choices)s.") % {
+                    "value": raw[key][:50],
+                    "choices": ", ".join(allowed),
+                }
     if raw["language"]:
         code = raw["language"].lower()
         if len(code) == 2 and code.isascii() and code.isalpha():
             cleaned["language"] = code
         else:
-            errors["language"] = "Use a two-letter ISO 639-1 code such as 'en' or 'zh'."
+            errors["language"] = _("Use a two-letter ISO 639-1 code such as 'en' or 'zh'.")
     for key in ("commercial", "on_hub"):
         if raw[key]:
             if raw[key].lower() in _BOOLEAN_WORDS:
                 cleaned[key] = _BOOLEAN_WORDS[raw[key].lower()]
             else:
-                errors[key] = "Use true or false."
+                errors[key] = _("Use true or false.")
     for key in ("min_params", "max_params"):
         if raw[key]:
             try:
                 cleaned[key] = parameters_parse(raw[key])
             except (ValueError, OverflowError):
-                errors[key] = "Use a parameter count such as 7000000000 or 7B (K, M, B, T suffixes)."
+                errors[key] = _("Use a parameter count such as 7000000000 or 7B (K, M, B, T suffixes).")
     if "min_params" in cleaned and "max_params" in cleaned and cleaned["min_params"] > cleaned["max_params"]:
-        errors["max_params"] = "max_params must not be below min_params."
+        errors["max_params"] = _("max_params must not be below min_params.")
     for key, limit in (("license", 100), ("organization", 100), ("base", 200), ("search", 200)):
         if raw[key]:
             if len(raw[key]) > limit:
-                errors[key] = f"At most {limit} characters."
+                errors[key] = _("At most %(limit)d characters.") % {"limit": limit}
             else:
                 cleaned[key] = raw[key]
     if errors:

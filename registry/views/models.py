@@ -53,6 +53,11 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "modalities": LanguageModel.Modality.choices,
         "sizes": list(SIZE_BUCKETS),
         "filtered": bool(set(filters) - {"ordering"}),
+        # The secondary filters sit in a <details> that is open whenever one of them is in use.
+        "more_open": bool(
+            set(filters) & {"size", "min_params", "max_params", "modality", "organization", "base", "commercial"}
+            or set(errors) - {"search", "weights", "language", "license"}
+        ),
     }
     return render(request, "registry/model_list.html", context, status=400 if errors else 200)
 
