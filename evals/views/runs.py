@@ -252,7 +252,7 @@ def queue(request: HttpRequest) -> HttpResponse:
         filters: dict[str, object] = {"status": list(statuses)}
         if mine:
             filters["submitted_by"] = request.user
-        qs = run_list(filters=filters)
+        qs = run_list(filters=filters).prefetch_related(None)  # the queue shows no results
         if key == "queued":
             qs = qs.order_by("created_at")  # first in, first served
         if shown:

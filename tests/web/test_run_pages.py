@@ -275,3 +275,28 @@ def test_item_pages_filter_by_benchmark_and_outcome_and_paginate(client, make_mo
     assert "Page 1 of 2" in first and "benchmark=arc_easy&amp;page=2" in first
     assert "arc prompt 29" in second and "arc prompt 0<" not in second
     assert "10 items" in wrong and "arc prompt 1<" not in wrong and "arc prompt 3<" in wrong
+
+
+def test_queue_and_item_pages_run_a_fixed_number_of_queries_however_many_runs_there_are(
+    client, alice, make_model, make_run
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries(url: str) -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    first = make_run(make_model("org-a/model-a"), status="running", submitted_by=alice)
+    for status in ("queued", "failed", "succeeded"):
+        make_run(make_model("org-a/model-a"), status=status, dtype=f"d{status}")
+    ItemResult.objects.create(run=first, benchmark="arc_easy", item_id="a", position=0, metrics={"acc": 1.0})
+    small = queries("/queue/"), queries(f"/runs/{first.pk}/items/")
+    for i in range(12):
+        model = make_model(f"org-{i}/model-{i}")
+        for status in ("queued", "running", "failed", "succeeded"):
+            make_run(model, status=status, dtype=f"d{status}", submitted_by=alice)
+        ItemResult.objects.create(run=first, benchmark="arc_easy", item_id=str(i), position=i + 1, metrics={"acc": 1.0})
+
+    assert (queries("/queue/"), queries(f"/runs/{first.pk}/items/")) == small
