@@ -244,3 +244,10 @@ def test_openapi_schema_documents_the_model_filters(api_client):
         "offset",
     } <= params
     assert "/api/v1/models/{org}/{name}/" in schema["paths"]
+
+
+def test_detail_query_count_is_fixed(api_client, catalog, django_assert_num_queries):
+    # model (with organization, license, base joined) + languages + derivatives
+    with django_assert_num_queries(3):
+        response = api_client.get("/api/v1/models/meta/llama-7b/")
+    assert sorted(response.json()["derivatives"]) == ["nomic-ai/gpt4all-lora", "tatsu-lab/alpaca-7b-wdiff"]
