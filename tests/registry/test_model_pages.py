@@ -183,3 +183,10 @@ def test_pages_use_the_local_stylesheet_and_no_cdn(client, catalog):
 
     assert "/static/css/ladder.css" in html
     assert not re.search(r'(src|href)="(https?:)?//', html.split("<main", 1)[0])
+
+
+def test_model_page_query_count_is_bounded_by_the_lineage_depth(client, catalog, django_assert_max_num_queries):
+    # model + languages + one per base level (2 here) + derivatives + the evaluations section
+    with django_assert_max_num_queries(10):
+        response = client.get("/models/Vision-CAIR/MiniGPT-4/")
+    assert response.status_code == 200
