@@ -1,0 +1,112 @@
+"""The database restarts while a worker evaluates or syncs: the task fails cleanly, is retried, and
+no half-written row is left behind.
+
+A restart, as the application sees it, is PostgreSQL terminating its connections ("terminating
+connection due to administrator command"). The shared server is never restarted here: the test
+terminates every other connection to its own test database with pg_terminate_backend, which kills
+the worker's connection mid-task exactly as a restart would.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from django.db import connection
+
+from evals.models import EvalRun, ItemResult
+from tests.evals.fakeopenai import FakeOpenAI
+from tests.evals.runfixtures import make_endpoint_model
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+LIMIT = 12
+
+
+def _terminate_other_connections() -> int:
+    """Kill every connection to this test database but the test's own; how many were killed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def _wait_for(predicate, timeout: float, step: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(step)
+    return predicate()
+
+
+def test_an_evaluation_whose_database_connection_dies_is_retried_and_finishes_with_every_item_once(
+    celery_worker, openai_env, monkeypatch
+):
+    from evals import services, tasks
+
+    # Retry quickly: the production countdown is 30 s.
+    real_retry = tasks.eval_run_execute_task.retry
+
+    def quick_retry(*args, **kwargs):
+        kwargs["countdown"] = 1
+        return real_retry(*args, **kwargs)
+
+    monkeypatch.setattr(tasks.eval_run_execute_task, "retry", quick_retry)
+    with FakeOpenAI(mode="good", delay=0.15) as server:
+        model = make_endpoint_model(server.base_url)
+        run = services.eval_run_create(
+            model=model, suite="quick", benchmarks=["arc_easy"], limit=LIMIT, backend="openai", batch_size=2
+        )
+        # Wait until the worker has stored some items, then "restart" the database under it.
+        assert _wait_for(
+            lambda: EvalRun.objects.filter(pk=run.pk, status="running", progress_done__gte=2).exists(), 60
+        ), EvalRun.objects.get(pk=run.pk).status
+        killed = _terminate_other_connections()
+        assert killed >= 1
+        stored_at_kill = ItemResult.objects.filter(run=run).count()
+        finished = _wait_for(
+            lambda: EvalRun.objects.filter(pk=run.pk, status__in=EvalRun.FINISHED_STATUSES).first(), 120, 0.2
+        )
+    assert finished is not None, EvalRun.objects.get(pk=run.pk).status
+    run.refresh_from_db()
+    assert run.status == EvalRun.Status.SUCCEEDED, run.error
+    items = list(ItemResult.objects.filter(run=run).values_list("benchmark", "position"))
+    # Every item exactly once: nothing lost, nothing scored twice, nothing half-written.
+    assert sorted(items) == [("arc_easy", position) for position in range(LIMIT)]
+    assert run.progress_done == run.progress_total == LIMIT
+    assert run.attempts >= 2
+    assert stored_at_kill < LIMIT
+    assert run.results.count() == 1
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap (registry): sync_hub records every later model as failed with the dead connection, "
+    "hub_sync_task then raises without retrying, and the SyncRun stays 'running'",
+)
+def test_a_sync_whose_database_connection_dies_writes_no_half_model_and_does_not_stay_running(celery_worker, settings):
+    from registry.models import LanguageModel, SyncRun
+    from registry.tasks import hub_sync_task
+    from tests.hubfake import FakeHub, fixture_models
+
+    records = fixture_models()
+    ids = [record["id"] for record in records][:4]
+    with FakeHub(records) as hub:
+        settings.HF_ENDPOINT = hub.url
+        # The second model answers slowly (well within the client's timeout): the kill lands then.
+        hub.add_fault("hang", model=ids[1], hang_seconds=2.0, times=1)
+        run = SyncRun.objects.create(trigger="api", scope={"models": ids})
+        hub_sync_task.delay(trigger="api", models=ids, sync_run_id=run.pk)
+        assert _wait_for(lambda: hub.requests_to(f"/api/models/{ids[1]}"), 30)
+        _terminate_other_connections()
+        settled = _wait_for(lambda: SyncRun.objects.filter(pk=run.pk).exclude(status="running").first(), 60, 0.2)
+    # No half-written model: every model that exists has its sha (written in one transaction).
+    for model in LanguageModel.objects.filter(repo_id__in=ids):
+        assert model.hub_sha, model.repo_id
+        assert model.organization_id is not None
+    assert settled is not None, "the SyncRun stays 'running' after its task died on a database error"
+    assert settled.status in (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL, SyncRun.Status.SUCCEEDED)
