@@ -92,7 +92,7 @@ _COMMON: dict[str, Any] = dict(
 TRUTHFULQA_MC1 = TruthfulQASpec(
     key="truthfulqa_mc1",
     name="TruthfulQA (MC1)",
-    random_baseline=0.2275,
+    random_baseline=0.2261,
     random_baseline_note="Mean over the 817 items of 1/number of mc1 choices (exactly one true answer per item).",
     primary_metric="acc",
     metrics=("acc",),
@@ -106,7 +106,7 @@ TRUTHFULQA_MC1 = TruthfulQASpec(
 TRUTHFULQA_MC2 = TruthfulQASpec(
     key="truthfulqa_mc2",
     name="TruthfulQA (MC2)",
-    random_baseline=0.2531,
+    random_baseline=0.4481,
     random_baseline_note=(
         "Mean over the 817 items of (number of true answers / number of answers): the mc2 score of a model "
         "that gives every answer the same probability."
