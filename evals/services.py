@@ -487,7 +487,7 @@ def eval_runs_dispatch() -> int:
     """
     now = timezone.now()
     stale = now - timedelta(seconds=getattr(settings, "EVAL_REDISPATCH_AFTER", settings.EVAL_TIME_LIMIT + 600))
-    grace = now - timedelta(seconds=DISPATCH_GRACE_SECONDS)
+    grace = now - timedelta(seconds=getattr(settings, "EVAL_DISPATCH_GRACE", DISPATCH_GRACE_SECONDS))
     ids = list(
         EvalRun.objects.filter(status=EvalRun.Status.QUEUED, cancel_requested=False)
         .filter(Q(dispatched_at__isnull=True, created_at__lt=grace) | Q(dispatched_at__lt=stale))
