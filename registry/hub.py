@@ -399,3 +399,21 @@ def hub_model_config(repo_id: str, *, revision: str | None = None) -> dict[str, 
         if isinstance(exc.__cause__, hf_errors.RemoteEntryNotFoundError):
             return {}  # no config.json in the repo (GGUF-only, adapters ...)
         raise
+
+
+# -- benchmark data (added for evals/data.py) -----------------------------------------------------
+def hub_dataset_file(repo_id: str, filename: str, revision: str) -> str:
+    """Local path of one file of a Hub *dataset* repo at `revision`, downloaded once then served from the cache.
+
+    Used by evals/data.py for benchmark splits when LADDER_DATA_DIR is unset. Raises HubPermanentError
+    (not found, gated, unknown revision) or HubTemporaryError after bounded retries.
+    """
+    from huggingface_hub import hf_hub_download
+
+    _ensure_client()
+    return _with_retries(
+        lambda: hf_hub_download(
+            repo_id, filename, repo_type="dataset", revision=revision, endpoint=_endpoint()
+        ),
+        f"dataset file {repo_id}/{filename}@{revision}",
+    )
