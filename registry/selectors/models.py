@@ -291,6 +291,9 @@ def model_sources(*, model: LanguageModel) -> dict[str, dict[str, str]]:
     for fact, record in sorted((model.sources or {}).items()):
         if isinstance(record, dict):
             entry = {k: str(record[k]) for k in ("url", "note", "by") if record.get(k)}
+        elif isinstance(record, str) and record.startswith("hub:"):
+            # A Hub sync's marker, e.g. "hub:createdAt" (the date the repository was created).
+            entry = {"note": _("Hugging Face Hub field %(field)s") % {"field": record[4:]}, "by": "hub"}
         elif record:
             entry = {"url": str(record)}
         else:
