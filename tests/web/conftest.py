@@ -73,8 +73,8 @@ def make_run(db):
 
 
 @pytest.fixture
-def chromium_page(live_server, monkeypatch):
-    """A Playwright page in Debian's Chromium, pointed at the live server (skips where Chromium is absent)."""
+def chromium(live_server, monkeypatch):
+    """Debian's Chromium launched by Playwright (skips where /usr/bin/chromium is absent)."""
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     # Playwright's sync API runs an event loop in this thread; the test's ORM calls are still synchronous.
@@ -83,14 +83,22 @@ def chromium_page(live_server, monkeypatch):
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(base_url=live_server.url, locale="en-US")
-        page = context.new_page()
-        page.set_default_timeout(20_000)
         try:
-            yield page
+            yield browser
         finally:
-            context.close()
             browser.close()
+
+
+@pytest.fixture
+def chromium_page(chromium, live_server):
+    """A Playwright page in Chromium, pointed at the live server, in English."""
+    context = chromium.new_context(base_url=live_server.url, locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        context.close()
 
 
 @pytest.fixture

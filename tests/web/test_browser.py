@@ -227,3 +227,68 @@ def test_the_language_switch_in_the_header_renders_the_site_in_chinese(transacti
     assert page.locator("h1").inner_text() == "评测队列"
     assert "排行榜" in page.locator("header nav").inner_text()
     assert page.locator("html").get_attribute("lang") == "zh-hans"
+
+
+def test_the_queue_bars_follow_the_run_live_and_the_row_moves_when_it_finishes(
+    transactional_db, make_model, make_run, chromium_page
+):
+    from evals.models import EvalRun
+
+    page = chromium_page
+    run = make_run(make_model(), status="running", progress_done=10, progress_total=200, started_at=timezone.now())
+    page.goto("/queue/")
+    row = page.locator(f"#section-running #run-{run.pk}")
+    assert row.locator(".progress-text").inner_text() == "10 / 200 (5%)"
+
+    # The worker stores more items: the bar and the numbers follow without a reload.
+    EvalRun.objects.filter(pk=run.pk).update(progress_done=150)
+    page.wait_for_function(f"document.querySelector('#run-{run.pk} progress.progress').value === 150", timeout=15_000)
+    assert row.locator(".progress-text").inner_text() == "150 / 200 (75%)"
+    assert page.locator(f"#section-running #run-{run.pk}").count() == 1
+
+    # It finishes: the page reloads itself and the run is listed under Finished.
+    EvalRun.objects.filter(pk=run.pk).update(status="succeeded", progress_done=200, finished_at=timezone.now())
+    page.wait_for_selector(f"#section-finished #run-{run.pk}", timeout=15_000)
+    assert page.locator(f"#section-finished #run-{run.pk} [data-field=status]").inner_text() == "succeeded"
+
+
+def test_the_run_pages_read_with_javascript_off_on_a_phone(
+    transactional_db, make_model, make_run, chromium, live_server
+):
+    from evals.models import BenchmarkResult, ItemResult
+
+    run = make_run(make_model(), status="running", progress_done=30, progress_total=120, error="")
+    done = make_run(make_model(), status="succeeded", dtype="float32", progress_done=2, progress_total=2)
+    BenchmarkResult.objects.create(
+        run=done, benchmark="arc_easy", metrics={"acc": 0.5}, primary_metric="acc", value=0.5, stderr=0.35, n=2
+    )
+    ItemResult.objects.create(
+        run=done,
+        benchmark="arc_easy",
+        item_id="q1",
+        position=0,
+        prompt="Question: <b>why</b>?",
+        choices=["yes", "no"],
+        loglikelihoods=[-0.5, -1.5],
+        target=0,
+        prediction=0,
+        metrics={"acc": 1.0},
+        correct=True,
+    )
+    context = chromium.new_context(
+        base_url=live_server.url, java_script_enabled=False, viewport={"width": 390, "height": 844}
+    )
+    page = context.new_page()
+    try:
+        page.goto("/queue/")
+        assert page.locator(f"#run-{run.pk} .progress-text").inner_text() == "30 / 120 (25%)"
+        page.goto(f"/runs/{done.pk}/")
+        assert "arc_easy" in page.locator("table.results").inner_text()
+        page.goto(f"/runs/{done.pk}/items/")
+        assert page.locator("article.item pre.prompt").inner_text() == "Question: <b>why</b>?"
+        for url in ("/queue/", f"/runs/{done.pk}/", f"/runs/{done.pk}/items/", "/submit/"):
+            page.goto(url)
+            # Nothing wider than the phone's screen: wide tables scroll inside their own box.
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
+    finally:
+        context.close()
