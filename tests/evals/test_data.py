@@ -123,3 +123,52 @@ def test_a_fixed_file_is_read_again_after_it_changes(tmp_path):
     path.write_text(ARC_LINE + "\n" + ARC_LINE.replace('"q1"', '"q2"') + "\n", encoding="utf-8")
     os.utime(path, (time.time() + 5, time.time() + 5))
     assert len(load_split(BENCHMARKS["arc_easy"], "test", data_dir=str(tmp_path))) == 2
+
+
+def test_without_a_data_dir_the_split_comes_from_the_pinned_hub_files(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import registry.hub
+
+    rows = [
+        {"id": 0, "question": "1+1=____", "A": "1", "B": "2", "C": "3", "D": "4", "answer": "B", "explanation": ""},
+        {"id": 1, "question": "2+2=____", "A": "4", "B": "5", "C": "6", "D": "7", "answer": "A", "explanation": ""},
+    ]
+    path = tmp_path / "val.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    asked = []
+
+    def fake_download(repo_id, filename, revision):
+        asked.append((repo_id, filename, revision))
+        return str(path) if filename.startswith(("accountant/", "law/")) else _missing(filename)
+
+    def _missing(filename):
+        raise registry.hub.HubPermanentError(f"{filename} not found", kind="not_found", status=404)
+
+    monkeypatch.delenv("LADDER_DATA_DIR", raising=False)
+    monkeypatch.setattr(registry.hub, "hub_dataset_file", fake_download)
+    spec = BENCHMARKS["ceval"]
+    with pytest.raises(DataError, match=r"ceval/ceval-exam@main:advanced_mathematics/val-00000-of-00001\.parquet"):
+        load_split(spec, "val")
+    assert asked[0] == ("ceval/ceval-exam", "accountant/val-00000-of-00001.parquet", "main")
+
+
+def test_hub_parquet_rows_get_subjects_and_stable_ids(tmp_path, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    import registry.hub
+
+    rows = [
+        {"question": "Q1", "subject": "anatomy", "choices": ["a", "b", "c", "d"], "answer": 0},
+        {"question": "Q2", "subject": "anatomy", "choices": ["a", "b", "c", "d"], "answer": 3},
+        {"question": "Q3", "subject": "virology", "choices": ["a", "b", "c", "d"], "answer": 2},
+    ]
+    path = tmp_path / "test.parquet"
+    pq.write_table(pa.Table.from_pylist(rows), path)
+    monkeypatch.delenv("LADDER_DATA_DIR", raising=False)
+    monkeypatch.setattr(registry.hub, "hub_dataset_file", lambda repo_id, filename, revision: str(path))
+    records = load_split(BENCHMARKS["mmlu"], "test")
+    assert [r["id"] for r in records] == ["anatomy/test/0", "anatomy/test/1", "virology/test/0"]
+    assert BENCHMARKS["mmlu"].doc_to_target(records[1]) == 3
