@@ -190,3 +190,10 @@ def test_model_page_query_count_is_bounded_by_the_lineage_depth(client, catalog,
     with django_assert_max_num_queries(10):
         response = client.get("/models/Vision-CAIR/MiniGPT-4/")
     assert response.status_code == 200
+
+
+def test_list_lets_a_visitor_pick_models_to_compare_without_javascript(client, catalog):
+    html = client.get("/models/?search=vicuna").content.decode()
+
+    assert '<form method="get" action="/compare/"' in html
+    assert 'name="models" value="lmsys/vicuna-7b-v1.5"' in html
