@@ -300,3 +300,40 @@ def test_queue_and_item_pages_run_a_fixed_number_of_queries_however_many_runs_th
         ItemResult.objects.create(run=first, benchmark="arc_easy", item_id=str(i), position=i + 1, metrics={"acc": 1.0})
 
     assert (queries("/queue/"), queries(f"/runs/{first.pk}/items/")) == small
+
+
+def test_staff_cancelling_a_running_run_asks_the_worker_to_stop_after_its_batch(sam_staff, make_model, make_run):
+    run = make_run(make_model(), status="running", started_at=timezone.now())
+
+    response = signed_in(sam_staff).post(f"/runs/{run.pk}/cancel/", follow=True)
+
+    run.refresh_from_db()
+    assert (run.status, run.cancel_requested) == ("running", True)
+    assert f"Run #{run.pk} will stop after its current batch." in response.content.decode()
+
+
+def test_the_owner_cannot_stop_their_own_running_run(alice, make_model, make_run):
+    run = make_run(make_model(), status="running", submitted_by=alice)
+
+    assert signed_in(alice).post(f"/runs/{run.pk}/cancel/").status_code == 403
+    run.refresh_from_db()
+    assert (run.status, run.cancel_requested) == ("running", False)
+
+
+def test_cancelling_a_finished_run_says_so_and_changes_nothing(sam_staff, make_model, make_run):
+    run = make_run(make_model(), status="succeeded")
+
+    response = signed_in(sam_staff).post(f"/runs/{run.pk}/cancel/", follow=True)
+
+    run.refresh_from_db()
+    assert run.status == "succeeded"
+    assert f"Run #{run.pk} has already finished." in response.content.decode()
+
+
+def test_my_runs_lists_only_the_signed_in_users_runs(alice, bob, make_model, make_run):
+    mine = make_run(make_model(), status="queued", submitted_by=alice)
+    theirs = make_run(make_model("org-b/model-b"), status="queued", submitted_by=bob)
+
+    html = signed_in(alice).get("/queue/?mine=1").content.decode()
+
+    assert f'id="run-{mine.pk}"' in html and f'id="run-{theirs.pk}"' not in html

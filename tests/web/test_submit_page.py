@@ -133,3 +133,9 @@ def test_submit_refuses_beyond_the_per_user_submission_rate(
 
     assert "You have reached the limit of 2 submissions per day" in response.content.decode()
     assert EvalRun.objects.count() == 2
+
+
+def test_the_model_pages_evaluate_link_prefills_the_form(alice_client):
+    html = alice_client.get("/submit/?model=Qwen/Qwen-7B").content.decode()
+
+    assert 'name="model_id" value="Qwen/Qwen-7B"' in html
