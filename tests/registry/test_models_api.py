@@ -251,3 +251,12 @@ def test_detail_query_count_is_fixed(api_client, catalog, django_assert_num_quer
     with django_assert_num_queries(3):
         response = api_client.get("/api/v1/models/meta/llama-7b/")
     assert sorted(response.json()["derivatives"]) == ["nomic-ai/gpt4all-lora", "tatsu-lab/alpaca-7b-wdiff"]
+
+
+@pytest.mark.parametrize(
+    "ordering", ["name", "-name", "id", "-id", "parameters", "-downloads", "likes", "release_date"]
+)
+def test_every_ordering_works_together_with_the_language_filter(api_client, catalog, ordering):
+    ids = _ids(api_client.get(f"/api/v1/models/?language=zh&ordering={ordering}&limit=200"))
+
+    assert len(ids) == len(set(ids)) == 10
