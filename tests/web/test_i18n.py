@@ -29,7 +29,9 @@ def po_entries(path: Path) -> list[tuple[str, list[str], bool]]:
                 fields[key] += ast.literal_eval(line)
         if "msgid" in fields and fields["msgid"]:
             strs = [v for k, v in fields.items() if k.startswith("msgstr")]
-            entries.append((fields["msgid"], strs, fuzzy))
+            # gettext keys a message with a context as "context\x04msgid".
+            key = f"{fields['msgctxt']}\x04{fields['msgid']}" if "msgctxt" in fields else fields["msgid"]
+            entries.append((key, strs, fuzzy))
     return entries
 
 
