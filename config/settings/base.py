@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "registry",
     "evals",
 ]
@@ -157,6 +158,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Registry of open and closed LLMs, evaluations and leaderboards.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package: the service never loads assets from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Hugging Face Hub -------------------------------------------------------------------------
