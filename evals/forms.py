@@ -21,6 +21,12 @@ BACKEND_CHOICES = [
     ("transformers", _("transformers (open weights, on our workers)")),
     ("openai", _("OpenAI-compatible endpoint (closed models)")),
 ]
+DTYPE_CHOICES = [
+    ("auto", _("auto (the model's own)")),
+    ("float32", "float32"),
+    ("bfloat16", "bfloat16"),
+    ("float16", "float16"),
+]
 LIMIT_MAX = 10_000
 
 
@@ -58,6 +64,12 @@ class SubmitForm(forms.Form):
     )
     suite = forms.ChoiceField(label=_("Suite"), initial="quick")
     backend = forms.ChoiceField(label=_("Backend"), choices=BACKEND_CHOICES, initial="transformers")
+    dtype = forms.ChoiceField(
+        label=_("Data type"),
+        choices=DTYPE_CHOICES,
+        initial="auto",
+        help_text=_("Weights precision on the worker; a run with another data type is a different run."),
+    )
     benchmarks = forms.MultipleChoiceField(
         label=_("Only these benchmarks"),
         required=False,

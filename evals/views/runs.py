@@ -7,6 +7,7 @@ JavaScript the pages are complete static renders.
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.conf import settings
@@ -42,6 +43,7 @@ _SERVICE_FIELDS = {
     "benchmarks": "benchmarks",
     "limit": "limit",
     "backend": "backend",
+    "dtype": "dtype",
 }
 
 
@@ -154,6 +156,7 @@ def submit(request: HttpRequest) -> HttpResponse:
                         revision=data["revision"],
                         suite=data["suite"],
                         backend=data["backend"],
+                        dtype=data["dtype"],
                         benchmarks=list(data["benchmarks"]) or None,
                         limit=data["limit"],
                     )
@@ -297,7 +300,10 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         if result.stderr is not None:
             result.ci_low = max(0.0, result.value - 1.96 * result.stderr)
             result.ci_high = min(1.0, result.value + 1.96 * result.stderr)
-    settings_rows = sorted((run.settings or {}).items())
+    settings_rows = [
+        (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True))
+        for key, value in sorted((run.settings or {}).items())
+    ]
     return render(request, "evals/run_detail.html", {"run": run, "results": results, "settings_rows": settings_rows})
 
 

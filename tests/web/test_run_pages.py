@@ -206,6 +206,7 @@ def test_run_page_shows_provenance_timings_and_results_with_intervals(client, ma
     assert "acc=0.5500" in html
     assert "7 min 0 s" in html  # duration
     assert f"/runs/{run.pk}/items/" in html
+    assert "{&quot;arc_easy&quot;: 0}" in html  # settings as JSON
 
 
 def test_run_page_of_an_unknown_run_is_not_found(client):

@@ -24,7 +24,8 @@ def alice_client(alice) -> Client:
 
 
 def submit(client: Client, model_id: str, **extra) -> str:
-    data = {"model_id": model_id, "revision": "main", "suite": "quick", "backend": "transformers", **extra}
+    data = {"model_id": model_id, "revision": "main", "suite": "quick", "backend": "transformers", "dtype": "auto"}
+    data.update(extra)
     return client.post("/submit/", data, follow=True)
 
 
@@ -100,6 +101,11 @@ def test_submit_queues_the_run_and_a_second_identical_submission_shows_the_same_
     assert EvalRun.objects.count() == 1
     assert second.redirect_chain == [(f"/runs/{run.pk}/", 302)]
     assert f"already submitted with the same revision and settings: here is run #{run.pk}" in second.content.decode()
+
+    # Another data type is another run.
+    third = submit(alice_client, SMOL, dtype="float32")
+    other = EvalRun.objects.exclude(pk=run.pk).get()
+    assert (other.dtype, third.redirect_chain) == ("float32", [(f"/runs/{other.pk}/", 302)])
 
 
 def test_a_partial_submission_is_stored_as_partial_and_says_it_is_not_ranked(alice_client, fake_hub):
