@@ -178,7 +178,7 @@ class BoardCore:
 _GENERATION_KEY = "leaderboard:generation"
 _memo: OrderedDict[str, Any] = OrderedDict()
 _memo_lock = threading.Lock()
-_MEMO_SIZE = 16
+_MEMO_SIZE = 32
 
 
 def _ttl() -> int:
@@ -191,12 +191,22 @@ def _ttl() -> int:
     return int(value)
 
 
+_last_generation: list[int] = []
+
+
 def leaderboard_cache_generation() -> int:
-    """The current generation; starts from the clock so an evicted counter never reuses old keys."""
+    """The current generation (shared through the Django cache).
+
+    If the key was evicted (a full local-memory cache culls entries), the last value this process saw
+    is put back rather than a new one, so an eviction does not throw every computed board away; with
+    no value seen yet it starts from the clock, so it never reuses keys of an older generation.
+    """
     generation = cache.get(_GENERATION_KEY)
     if generation is None:
-        cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
+        cache.add(_GENERATION_KEY, _last_generation[-1] if _last_generation else time.time_ns(), timeout=None)
         generation = cache.get(_GENERATION_KEY) or 0
+    if not _last_generation or _last_generation[-1] != generation:
+        _last_generation[:] = [int(generation)]
     return int(generation)
 
 
@@ -224,16 +234,26 @@ def _cached(key: str, compute: Callable[[], Any], *, memo: bool = False) -> Any:
             if hit is not None and hit[0] > now:
                 _memo.move_to_end(key)
                 return hit[1]
-    value = cache.get(key)
+    # A memoised value in a per-process (local-memory) cache would only be a pickled second copy.
+    shared = not (memo and _cache_is_local())
+    value = cache.get(key) if shared else None
     if value is None:
         value = compute()
-        cache.set(key, value, timeout=_ttl())
+        if shared:
+            cache.set(key, value, timeout=_ttl())
     if memo:
         with _memo_lock:
             _memo[key] = (now + _ttl(), value)
             while len(_memo) > _MEMO_SIZE:
                 _memo.popitem(last=False)
     return value
+
+
+def _cache_is_local() -> bool:
+    """True for per-process backends (local memory, dummy), where only the memo is worth keeping."""
+    from django.core.cache import caches
+
+    return type(caches["default"]).__name__ in ("LocMemCache", "DummyCache")
 
 
 def board_core(*, suite: str, board: str) -> BoardCore:
@@ -243,61 +263,149 @@ def board_core(*, suite: str, board: str) -> BoardCore:
     return _cached(key, lambda: _board_core_compute(suite=suite, board=board, keys=keys), memo=True)
 
 
-def _board_core_compute(*, suite: str, board: str, keys: list[str]) -> BoardCore:
-    baselines = [random_baseline(key) for key in keys]
+# One row per run of the suite: (run_id, model_pk, is_partial, finished_at, repo_id, parameters,
+# found {benchmark: [value, stderr, n, metric]}, precomputed averages or None).
+_RunRow = tuple[int, int, bool, Any, str, "int | None", dict[str, list[Any]], "tuple[float, ...] | None"]
+
+_PG_CORE_SQL = """
+WITH k(benchmark, pos, baseline) AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::float8[]))
+SELECT r.id, r.model_id, r.is_partial, r.finished_at, m.repo_id, m.parameters,
+       array_agg(k.benchmark ORDER BY k.pos), array_agg(b.value ORDER BY k.pos),
+       array_agg(b.stderr ORDER BY k.pos), array_agg(b.n ORDER BY k.pos),
+       array_agg(b.primary_metric ORDER BY k.pos),
+       count(b.stderr), avg(b.value), sqrt(sum(b.stderr * b.stderr)) / count(*),
+       avg(greatest(0, (b.value - k.baseline) / (1 - k.baseline)) * 100),
+       sqrt(sum(power(b.stderr * 100 / (1 - k.baseline), 2))) / count(*)
+FROM evals_evalrun r
+JOIN registry_languagemodel m ON m.id = r.model_id
+JOIN evals_benchmarkresult b ON b.run_id = r.id
+JOIN k ON k.benchmark = b.benchmark
+WHERE r.suite = %s AND r.status = %s
+GROUP BY r.id, m.id
+"""
+
+
+def _runs_postgresql(suite: str, keys: list[str], baselines: list[float]) -> list[_RunRow]:
+    """One aggregate query: per run its board results as arrays, with the averages and their SE
+    computed in the database (a board of 1,000,000 results arrives as 100,000 rows)."""
+    if any(b >= 1 for b in baselines):
+        return _runs_orm(suite, keys)
+    from django.db import connection
+
+    rows: list[_RunRow] = []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _PG_CORE_SQL,
+            [keys, list(range(len(keys))), baselines, suite, EvalRun.Status.SUCCEEDED],
+        )
+        k = len(keys)
+        for (
+            run_id,
+            model_pk,
+            partial,
+            finished,
+            repo_id,
+            params,
+            benches,
+            values,
+            ses,
+            ns,
+            metrics,
+            n_se,
+            avg,
+            avg_se,
+            avg_n,
+            avg_n_se,
+        ) in cursor.fetchall():
+            found = {b: [v, se, n, m] for b, v, se, n, m in zip(benches, values, ses, ns, metrics, strict=True)}
+            averages = (avg, avg_se, avg_n, avg_n_se) if len(benches) == k and n_se == k else None
+            rows.append((run_id, model_pk, partial, finished, repo_id, params, found, averages))
+    return rows
+
+
+def _runs_orm(suite: str, keys: list[str]) -> list[_RunRow]:
+    """The same rows through the ORM (SQLite, the embedded default): results row by row."""
     runs = list(
         EvalRun.objects.filter(suite=suite, status=EvalRun.Status.SUCCEEDED)
         .order_by()
         .values_list("id", "model_id", "is_partial", "finished_at", "model__repo_id", "model__parameters")
     )
-    if not runs or not keys:
-        return BoardCore(suite, board, keys, baselines, {}, [], [])
-    # run_id -> benchmark -> (value, stderr, n, metric)
     results: dict[int, dict[str, list[Any]]] = defaultdict(dict)
     rows = (
         BenchmarkResult.objects.filter(run__suite=suite, run__status=EvalRun.Status.SUCCEEDED, benchmark__in=keys)
         .order_by()
         .values_list("run_id", "benchmark", "value", "stderr", "n", "primary_metric")
     )
-    missing_se: list[tuple[int, str, str]] = []
     for run_id, bench, value, stderr, n, metric in rows.iterator(chunk_size=20_000):
         results[run_id][bench] = [value, stderr, n, metric]
-        if stderr is None:
-            missing_se.append((run_id, bench, metric))
+    return [(*run, results[run[0]], None) for run in runs if run[0] in results]
+
+
+def _board_core_compute(*, suite: str, board: str, keys: list[str]) -> BoardCore:
+    baselines = [random_baseline(key) for key in keys]
+    if not keys:
+        return BoardCore(suite, board, keys, baselines, {}, [], [])
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        runs = _runs_postgresql(suite, keys, baselines)
+    else:
+        runs = _runs_orm(suite, keys)
+
+    # Standard errors missing on a result come from its items (one aggregate query for all).
+    missing_se = [(run[0], bench, spec[3]) for run in runs for bench, spec in run[6].items() if spec[1] is None]
     if missing_se:
+        by_run = {run[0]: run for run in runs}
         for (run_id, bench), se in _item_stderrs(missing_se).items():
-            results[run_id][bench][1] = se
+            by_run[run_id][6][bench][1] = se
 
     # The board's item count per benchmark: the most common n among complete full runs (ties: the
     # larger). A run scored on other items (an older sample of the suite) is not comparable.
-    counts: dict[str, Counter[int]] = {key: Counter() for key in keys}
-    for run_id, _model, is_partial, *_ in runs:
-        found = results.get(run_id, {})
-        if not is_partial and all(key in found for key in keys):
-            for key in keys:
-                counts[key][found[key][2]] += 1
-    expected_n = {key: max(c.items(), key=lambda kv: (kv[1], kv[0]))[0] for key, c in counts.items() if c}
+    shapes: Counter[tuple[int, ...]] = Counter()
+    for run in runs:
+        found = run[6]
+        if not run[2] and len(found) == len(keys):
+            shapes[tuple(found[key][2] for key in keys)] += 1
+    expected_n: dict[str, int] = {}
+    for i, key in enumerate(keys):
+        per_n: Counter[int] = Counter()
+        for shape, count in shapes.items():
+            per_n[shape[i]] += count
+        if per_n:
+            expected_n[key] = max(per_n.items(), key=lambda kv: (kv[1], kv[0]))[0]
 
     epoch = datetime.min
     best: dict[int, tuple[tuple[int, Any, int], CoreEntry]] = {}
-    for run_id, model_pk, is_partial, finished_at, repo_id, parameters in runs:
-        found = results.get(run_id, {})
+    for run_id, model_pk, is_partial, finished_at, repo_id, parameters, found, averages in runs:
         if is_partial:
             status = "partial"
-        elif not all(key in found for key in keys):
+        elif len(found) != len(keys):
             status = "incomplete"
         elif any(found[key][2] != expected_n.get(key) for key in keys):
             status = "not_comparable"
         else:
             status = "ranked"
-        if status != "ranked" and not found:
-            continue  # nothing of this board in the run
-        entry = _entry(model_pk, run_id, repo_id, parameters, keys, baselines, found, status)
         when = finished_at.replace(tzinfo=None) if finished_at else epoch
         priority = (1 if status == "ranked" else 0, when, run_id)
         current = best.get(model_pk)
-        if current is None or priority > current[0]:
-            best[model_pk] = (priority, entry)
+        if current is not None and priority <= current[0]:
+            continue
+        if status == "ranked" and averages is not None and all(found[key][1] is not None for key in keys):
+            entry = CoreEntry(
+                model_pk,
+                run_id,
+                repo_id,
+                parameters,
+                tuple(found[key][0] for key in keys),
+                tuple(found[key][1] for key in keys),
+                tuple(found[key][2] for key in keys),
+                tuple(found[key][3] for key in keys),
+                *averages,
+                status,
+            )
+        else:
+            entry = _entry(model_pk, run_id, repo_id, parameters, keys, baselines, found, status)
+        best[model_pk] = (priority, entry)
     ranked = [entry for _, entry in best.values() if entry.status == "ranked"]
     not_ranked = [entry for _, entry in best.values() if entry.status != "ranked"]
     ranked.sort(key=lambda e: (-(e.average or 0.0), e.repo_id))
@@ -534,7 +642,8 @@ def _ranked_cached(
         f"leaderboard:ranked:{leaderboard_cache_generation()}:{core.suite}:{core.board}:{score}:{ordering}:"
         f"{_filters_key(filters)}"
     )
-    return _cached(key, lambda: _ranked_indexes(core, filters=filters, score=score, ordering=ordering))
+    # Memoised too: a ranked list of 100,000 rows costs more to unpickle than a page costs to render.
+    return _cached(key, lambda: _ranked_indexes(core, filters=filters, score=score, ordering=ordering), memo=True)
 
 
 def _chart(core: BoardCore, ranked: list[_Ranked], score: str, limit: int = 300) -> tuple[list[ChartPoint], int]:

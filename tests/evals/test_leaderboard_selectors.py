@@ -246,3 +246,16 @@ def test_model_summary_has_history_and_the_counted_run_with_intervals():
     (suite,) = summary.suites
     assert (suite.suite, suite.run.id, suite.rank, suite.ranked_count) == ("quick", run.id, 2, 2)
     assert all(s.ci95 is not None for s in suite.scores)
+
+
+def test_the_postgresql_aggregate_and_the_portable_path_read_the_same_runs():
+    from evals.selectors.leaderboard import _runs_orm, _runs_postgresql, random_baseline
+
+    complete_run(model("a/a"), tight(0.7))
+    complete_run(model("b/b"), {"arc_easy": 0.5}, is_partial=True, limit=3)
+    keys = QUICK
+    fast = {row[0]: row[:7] for row in _runs_postgresql("quick", keys, [random_baseline(k) for k in keys])}
+    portable = {row[0]: row[:7] for row in _runs_orm("quick", keys)}
+    assert fast == portable
+    (full,) = [row for row in _runs_postgresql("quick", keys, [random_baseline(k) for k in keys]) if row[7]]
+    assert full[7][0] == pytest.approx(0.7)  # the average computed in the database
