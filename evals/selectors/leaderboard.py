@@ -263,13 +263,14 @@ def board_core(*, suite: str, board: str) -> BoardCore:
     return _cached(key, lambda: _board_core_compute(suite=suite, board=board, keys=keys), memo=True)
 
 
-# One row per run of the suite: (run_id, model_pk, is_partial, finished_at, repo_id, parameters,
-# found {benchmark: [value, stderr, n, metric]}, precomputed averages or None).
-_RunRow = tuple[int, int, bool, Any, str, "int | None", dict[str, list[Any]], "tuple[float, ...] | None"]
+# One row per run of the suite, its board results aligned with the board's keys (None where missing):
+# (run_id, model_pk, is_partial, finished_at, repo_id, parameters, values, stderrs, ns, metrics,
+#  present, averages computed in the database or None).
+_RunRow = tuple[Any, ...]
 
 _PG_CORE_SQL = """
 WITH k(benchmark, pos, baseline) AS (SELECT * FROM unnest(%s::text[], %s::int[], %s::float8[]))
-SELECT r.id, r.model_id, r.is_partial, r.finished_at, m.repo_id, m.parameters,
+SELECT r.id, r.model_id, r.is_partial, extract(epoch FROM r.finished_at)::float8, m.repo_id, m.parameters,
        array_agg(k.benchmark ORDER BY k.pos), array_agg(b.value ORDER BY k.pos),
        array_agg(b.stderr ORDER BY k.pos), array_agg(b.n ORDER BY k.pos),
        array_agg(b.primary_metric ORDER BY k.pos),
@@ -290,15 +291,22 @@ def _runs_postgresql(suite: str, keys: list[str], baselines: list[float]) -> lis
     computed in the database (a board of 1,000,000 results arrives as 100,000 rows)."""
     if any(b >= 1 for b in baselines):
         return _runs_orm(suite, keys)
+    import psycopg
     from django.db import connection
 
+    k = len(keys)
     rows: list[_RunRow] = []
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # A binary cursor: arrays and numbers arrive without text parsing.
+    started = time.monotonic()
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
             _PG_CORE_SQL,
-            [keys, list(range(len(keys))), baselines, suite, EvalRun.Status.SUCCEEDED],
+            [keys, list(range(k)), baselines, suite, str(EvalRun.Status.SUCCEEDED)],
+            binary=True,
         )
-        k = len(keys)
+        if connection.queries_logged:  # this cursor bypasses Django's wrapper: keep query counts honest
+            connection.queries_log.append({"sql": _PG_CORE_SQL, "time": f"{time.monotonic() - started:.3f}"})
         for (
             run_id,
             model_pk,
@@ -317,10 +325,75 @@ def _runs_postgresql(suite: str, keys: list[str], baselines: list[float]) -> lis
             avg_n,
             avg_n_se,
         ) in cursor.fetchall():
-            found = {b: [v, se, n, m] for b, v, se, n, m in zip(benches, values, ses, ns, metrics, strict=True)}
-            averages = (avg, avg_se, avg_n, avg_n_se) if len(benches) == k and n_se == k else None
-            rows.append((run_id, model_pk, partial, finished, repo_id, params, found, averages))
+            present = len(benches)
+            if present == k:
+                averages = (avg, avg_se, avg_n, avg_n_se) if n_se == k else None
+                rows.append(
+                    (
+                        run_id,
+                        model_pk,
+                        partial,
+                        finished,
+                        repo_id,
+                        params,
+                        tuple(values),
+                        tuple(ses),
+                        tuple(ns),
+                        tuple(metrics),
+                        k,
+                        averages,
+                    )
+                )
+            else:
+                rows.append(
+                    _aligned(
+                        keys,
+                        run_id,
+                        model_pk,
+                        partial,
+                        finished,
+                        repo_id,
+                        params,
+                        zip(benches, values, ses, ns, metrics, strict=True),
+                    )
+                )
     return rows
+
+
+def _aligned(
+    keys: list[str],
+    run_id: int,
+    model_pk: int,
+    partial: bool,
+    finished: Any,
+    repo_id: str,
+    params: int | None,
+    results: Iterable[tuple[str, float, float | None, int, str]],
+) -> _RunRow:
+    position = {key: i for i, key in enumerate(keys)}
+    values: list[Any] = [None] * len(keys)
+    ses: list[Any] = [None] * len(keys)
+    ns: list[Any] = [None] * len(keys)
+    metrics: list[str] = [""] * len(keys)
+    present = 0
+    for bench, value, se, n, metric in results:
+        i = position[bench]
+        values[i], ses[i], ns[i], metrics[i] = value, se, n, metric
+        present += 1
+    return (
+        run_id,
+        model_pk,
+        partial,
+        finished,
+        repo_id,
+        params,
+        tuple(values),
+        tuple(ses),
+        tuple(ns),
+        tuple(metrics),
+        present,
+        None,
+    )
 
 
 def _runs_orm(suite: str, keys: list[str]) -> list[_RunRow]:
@@ -330,15 +403,15 @@ def _runs_orm(suite: str, keys: list[str]) -> list[_RunRow]:
         .order_by()
         .values_list("id", "model_id", "is_partial", "finished_at", "model__repo_id", "model__parameters")
     )
-    results: dict[int, dict[str, list[Any]]] = defaultdict(dict)
+    results: dict[int, list[tuple[str, float, float | None, int, str]]] = defaultdict(list)
     rows = (
         BenchmarkResult.objects.filter(run__suite=suite, run__status=EvalRun.Status.SUCCEEDED, benchmark__in=keys)
         .order_by()
         .values_list("run_id", "benchmark", "value", "stderr", "n", "primary_metric")
     )
     for run_id, bench, value, stderr, n, metric in rows.iterator(chunk_size=20_000):
-        results[run_id][bench] = [value, stderr, n, metric]
-    return [(*run, results[run[0]], None) for run in runs if run[0] in results]
+        results[run_id].append((bench, value, stderr, n, metric))
+    return [_aligned(keys, *run, results[run[0]]) for run in runs if run[0] in results]
 
 
 def _board_core_compute(*, suite: str, board: str, keys: list[str]) -> BoardCore:
@@ -351,85 +424,80 @@ def _board_core_compute(*, suite: str, board: str, keys: list[str]) -> BoardCore
         runs = _runs_postgresql(suite, keys, baselines)
     else:
         runs = _runs_orm(suite, keys)
+    k = len(keys)
 
     # Standard errors missing on a result come from its items (one aggregate query for all).
-    missing_se = [(run[0], bench, spec[3]) for run in runs for bench, spec in run[6].items() if spec[1] is None]
+    missing_se = [
+        (run[0], keys[i], run[9][i])
+        for run in runs
+        if None in run[7]
+        for i in range(k)
+        if run[6][i] is not None and run[7][i] is None
+    ]
     if missing_se:
-        by_run = {run[0]: run for run in runs}
-        for (run_id, bench), se in _item_stderrs(missing_se).items():
-            by_run[run_id][6][bench][1] = se
+        found_se = _item_stderrs(missing_se)
+        for index, run in enumerate(runs):
+            if None in run[7]:
+                ses = tuple(found_se.get((run[0], keys[i]), se) for i, se in enumerate(run[7]))
+                runs[index] = (*run[:7], ses, *run[8:11], None)
 
     # The board's item count per benchmark: the most common n among complete full runs (ties: the
     # larger). A run scored on other items (an older sample of the suite) is not comparable.
-    shapes: Counter[tuple[int, ...]] = Counter()
-    for run in runs:
-        found = run[6]
-        if not run[2] and len(found) == len(keys):
-            shapes[tuple(found[key][2] for key in keys)] += 1
-    expected_n: dict[str, int] = {}
-    for i, key in enumerate(keys):
+    shapes: Counter[tuple[int, ...]] = Counter(run[8] for run in runs if not run[2] and run[10] == k)
+    expected: list[int | None] = []
+    for i in range(k):
         per_n: Counter[int] = Counter()
         for shape, count in shapes.items():
             per_n[shape[i]] += count
-        if per_n:
-            expected_n[key] = max(per_n.items(), key=lambda kv: (kv[1], kv[0]))[0]
+        expected.append(max(per_n.items(), key=lambda kv: (kv[1], kv[0]))[0] if per_n else None)
+    expected_shape = tuple(expected)
 
-    epoch = datetime.min
-    best: dict[int, tuple[tuple[int, Any, int], CoreEntry]] = {}
-    for run_id, model_pk, is_partial, finished_at, repo_id, parameters, found, averages in runs:
+    best: dict[int, tuple[tuple[int, float, int], _RunRow, str]] = {}
+    for run in runs:
+        run_id, model_pk, is_partial, finished_at = run[0], run[1], run[2], run[3]
         if is_partial:
             status = "partial"
-        elif len(found) != len(keys):
+        elif run[10] != k:
             status = "incomplete"
-        elif any(found[key][2] != expected_n.get(key) for key in keys):
+        elif run[8] != expected_shape:
             status = "not_comparable"
         else:
             status = "ranked"
-        when = finished_at.replace(tzinfo=None) if finished_at else epoch
-        priority = (1 if status == "ranked" else 0, when, run_id)
+        priority = (1 if status == "ranked" else 0, _timestamp(finished_at), run_id)
         current = best.get(model_pk)
-        if current is not None and priority <= current[0]:
-            continue
-        if status == "ranked" and averages is not None and all(found[key][1] is not None for key in keys):
-            entry = CoreEntry(
-                model_pk,
-                run_id,
-                repo_id,
-                parameters,
-                tuple(found[key][0] for key in keys),
-                tuple(found[key][1] for key in keys),
-                tuple(found[key][2] for key in keys),
-                tuple(found[key][3] for key in keys),
-                *averages,
-                status,
-            )
+        if current is None or priority > current[0]:
+            best[model_pk] = (priority, run, status)
+
+    ranked: list[CoreEntry] = []
+    not_ranked: list[CoreEntry] = []
+    for _priority, run, status in best.values():
+        averages = run[11] if status == "ranked" and None not in run[7] else None
+        if averages is None:
+            entry = _entry(run, baselines, status)
         else:
-            entry = _entry(model_pk, run_id, repo_id, parameters, keys, baselines, found, status)
-        best[model_pk] = (priority, entry)
-    ranked = [entry for _, entry in best.values() if entry.status == "ranked"]
-    not_ranked = [entry for _, entry in best.values() if entry.status != "ranked"]
+            entry = CoreEntry(run[1], run[0], run[4], run[5], run[6], run[7], run[8], run[9], *averages, status)
+        (ranked if status == "ranked" else not_ranked).append(entry)
     ranked.sort(key=lambda e: (-(e.average or 0.0), e.repo_id))
     not_ranked.sort(key=lambda e: e.repo_id)
+    expected_n = {key: n for key, n in zip(keys, expected_shape, strict=True) if n is not None}
     return BoardCore(suite, board, keys, baselines, expected_n, ranked, not_ranked)
 
 
-def _entry(
-    model_pk: int,
-    run_id: int,
-    repo_id: str,
-    parameters: int | None,
-    keys: list[str],
-    baselines: list[float],
-    found: dict[str, list[Any]],
-    status: str,
-) -> CoreEntry:
-    values = tuple(found[key][0] if key in found else None for key in keys)
-    stderrs = tuple(found[key][1] if key in found else None for key in keys)
-    ns = tuple(found[key][2] if key in found else None for key in keys)
-    metrics = tuple(found[key][3] if key in found else "" for key in keys)
+def _timestamp(value: Any) -> float:
+    """finished_at as seconds (the aggregate query sends epoch seconds, the ORM datetimes)."""
+    if value is None:
+        return 0.0
+    if isinstance(value, datetime):
+        return value.timestamp()
+    return float(value)
+
+
+def _entry(run: _RunRow, baselines: list[float], status: str) -> CoreEntry:
+    """A core entry with its averages computed here (runs with an item-derived SE, or not ranked)."""
+    values, stderrs = run[6], run[7]
     average = average_se = average_norm = average_norm_se = None
     if status == "ranked":
-        average = sum(values) / len(values)  # type: ignore[arg-type]
+        average = sum(values) / len(values)
         average_se = mean_stderr(stderrs)
         normalized = [normalize(v, b) for v, b in zip(values, baselines, strict=True)]
         average_norm = sum(normalized) / len(normalized)  # type: ignore[arg-type]
@@ -439,14 +507,14 @@ def _entry(
         ]
         average_norm_se = mean_stderr(norm_ses)
     return CoreEntry(
-        model_pk,
-        run_id,
-        repo_id,
-        parameters,
+        run[1],
+        run[0],
+        run[4],
+        run[5],
         values,
         stderrs,
-        ns,
-        metrics,
+        run[8],
+        run[9],
         average,
         average_se,
         average_norm,

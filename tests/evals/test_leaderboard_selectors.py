@@ -249,13 +249,16 @@ def test_model_summary_has_history_and_the_counted_run_with_intervals():
 
 
 def test_the_postgresql_aggregate_and_the_portable_path_read_the_same_runs():
-    from evals.selectors.leaderboard import _runs_orm, _runs_postgresql, random_baseline
+    from evals.selectors.leaderboard import _runs_orm, _runs_postgresql, _timestamp, random_baseline
 
     complete_run(model("a/a"), tight(0.7))
     complete_run(model("b/b"), {"arc_easy": 0.5}, is_partial=True, limit=3)
     keys = QUICK
-    fast = {row[0]: row[:7] for row in _runs_postgresql("quick", keys, [random_baseline(k) for k in keys])}
-    portable = {row[0]: row[:7] for row in _runs_orm("quick", keys)}
-    assert fast == portable
-    (full,) = [row for row in _runs_postgresql("quick", keys, [random_baseline(k) for k in keys]) if row[7]]
-    assert full[7][0] == pytest.approx(0.7)  # the average computed in the database
+    baselines = [random_baseline(k) for k in keys]
+
+    def comparable(rows):
+        return {r[0]: (*r[:3], pytest.approx(_timestamp(r[3])), *r[4:11]) for r in rows}
+
+    assert comparable(_runs_postgresql("quick", keys, baselines)) == comparable(_runs_orm("quick", keys))
+    (full,) = [row for row in _runs_postgresql("quick", keys, baselines) if row[11]]
+    assert full[11][0] == pytest.approx(0.7)  # the average computed in the database
