@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.conf import settings
 
 from registry.models import SyncRun
-from registry.services.hub_sync import sync_hub
+from registry.services.hub_sync import sync_default_scope, sync_hub
 
 # A large first sync can take a while; the Redis visibility timeout (settings) is well above this.
 SYNC_SOFT_TIME_LIMIT = 3600
@@ -26,13 +25,12 @@ def hub_sync_task(
 ) -> int:
     """Run a Hub sync and return its SyncRun id.
 
-    From beat (no scope given): the authors in settings.HUB_SYNC_AUTHORS (LADDER_SYNC_AUTHORS), else
-    the Hub authors of the open models already in the registry, each limited to settings.HUB_SYNC_LIMIT.
+    With no scope (beat): see registry.services.hub_sync.sync_default_scope.
     """
     run = SyncRun.objects.filter(pk=sync_run_id).first() if sync_run_id else None
     if authors is None and models is None and search is None:
-        authors = list(settings.HUB_SYNC_AUTHORS) or _registry_authors()
-        limit = limit if limit is not None else settings.HUB_SYNC_LIMIT
+        authors, default_limit = sync_default_scope()
+        limit = limit if limit is not None else default_limit
     run = sync_hub(
         authors=authors or (),
         search=search,
@@ -43,9 +41,3 @@ def hub_sync_task(
         sync_run=run,
     )
     return run.pk
-
-
-def _registry_authors() -> list[str]:
-    from registry.selectors.syncs import hub_authors_in_registry
-
-    return hub_authors_in_registry()

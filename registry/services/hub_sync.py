@@ -183,6 +183,9 @@ def _apply_facts(model: LanguageModel, facts: ModelFacts, *, organization: Organ
 def _base_id(ref: str) -> int | None:
     if not ref:
         return None
+    exact = LanguageModel.objects.filter(repo_id=ref).values_list("pk", flat=True).first()  # the unique index
+    if exact is not None:
+        return exact
     return LanguageModel.objects.filter(repo_id__iexact=ref).values_list("pk", flat=True).first()
 
 
@@ -195,12 +198,15 @@ def _relink_derivatives(model: LanguageModel) -> int:
     )
 
 
-def hub_model_upsert(info: HubModel, *, config_file: dict[str, Any] | None = None) -> tuple[LanguageModel, str]:
+def hub_model_upsert(
+    info: HubModel, *, config_file: dict[str, Any] | None = None, relink: bool = True
+) -> tuple[LanguageModel, str]:
     """Create or update the registry row of a Hub model, atomically, under the row's lock.
 
     Returns (model, outcome) with outcome "created", "updated" or "unchanged" (same sha, still on
     the Hub: nothing is written). Fetches config.json unless `config_file` is given; raises
-    HubTemporaryError when that download keeps failing (nothing is written then).
+    HubTemporaryError when that download keeps failing (nothing is written then). `relink=False`
+    leaves linking earlier derivatives to the caller (sync_hub does it once for the whole run).
     """
     if info.sha:
         same = LanguageModel.objects.filter(repo_id=info.repo_id, hub_sha=info.sha, on_hub=True).first()
@@ -237,7 +243,8 @@ def hub_model_upsert(info: HubModel, *, config_file: dict[str, Any] | None = Non
                         model.languages.set(facts.languages)
                 elif created or not model.in_catalog:
                     model.languages.clear()
-                _relink_derivatives(model)
+                if relink:
+                    _relink_derivatives(model)
                 return model, "created" if created else "updated"
         except IntegrityError:
             if attempt:
@@ -361,7 +368,7 @@ def _write_chunk(
             changed.extend(new)
     for info, config_file in changed:
         try:
-            _, outcome = hub_model_upsert(info, config_file=config_file)
+            _, outcome = hub_model_upsert(info, config_file=config_file, relink=False)
             tally.counts[outcome] += 1
         except Exception as exc:  # noqa: BLE001 - record and go on with the next model
             tally.error(info.repo_id, exc)
@@ -571,6 +578,18 @@ def _finish(tally: _Tally) -> SyncRun:
     run.finished_at = timezone.now()
     run.save()
     return run
+
+
+def sync_default_scope() -> tuple[list[str], int | None]:
+    """(authors, limit) of a sync with no scope given (beat, a bare `sync_hub`).
+
+    The authors in settings.HUB_SYNC_AUTHORS (LADDER_SYNC_AUTHORS), else the Hub authors of the open
+    models already in the registry; each limited to settings.HUB_SYNC_LIMIT (LADDER_SYNC_LIMIT).
+    """
+    from registry.selectors.syncs import hub_authors_in_registry
+
+    authors = list(settings.HUB_SYNC_AUTHORS) or hub_authors_in_registry()
+    return authors, settings.HUB_SYNC_LIMIT or None
 
 
 def sync_run_request(

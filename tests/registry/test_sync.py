@@ -197,10 +197,10 @@ def test_a_model_that_fails_halfway_through_its_write_is_left_as_it_was(fake_hub
     old = _model("Qwen/Qwen-7B")
     fake_hub.push_commit("Qwen/Qwen-7B", downloads=1, cardData={"license": "mit", "language": ["fr"]})
 
-    def explode(model):
+    def explode(codes):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(hub_sync, "_relink_derivatives", explode)  # after the row and its languages
+    monkeypatch.setattr(hub_sync, "_languages", explode)  # after the row itself was saved
     run = sync_hub(authors=["Qwen"])
 
     qwen = _model("Qwen/Qwen-7B")

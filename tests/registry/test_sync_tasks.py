@@ -33,9 +33,19 @@ def test_sync_hub_command_fails_loudly_when_the_hub_is_down(fake_hub, settings):
 
 
 @pytest.mark.django_db
-def test_sync_hub_command_needs_a_scope():
+def test_sync_hub_command_needs_a_scope_when_nothing_is_configured(settings):
+    settings.HUB_SYNC_AUTHORS = []
     with pytest.raises(CommandError, match="say what to sync"):
         call_command("sync_hub", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_bare_sync_hub_command_syncs_the_configured_authors(fake_hub, settings):
+    settings.HUB_SYNC_AUTHORS = ["THUDM"]
+    out = StringIO()
+    call_command("sync_hub", stdout=out)
+    assert "created 1" in out.getvalue()
+    assert SyncRun.objects.get().scope["authors"] == ["THUDM"]
 
 
 @pytest.mark.django_db

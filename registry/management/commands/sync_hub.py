@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from registry.models import SyncRun
-from registry.services.hub_sync import sync_hub
+from registry.services.hub_sync import sync_default_scope, sync_hub
 
 
 class Command(BaseCommand):
@@ -27,8 +27,15 @@ class Command(BaseCommand):
         limit = options["limit"]
         if limit is not None and limit <= 0:  # type: ignore[operator]
             raise CommandError("--limit must be a positive number")
-        if not (authors or models or search or limit):
-            raise CommandError("say what to sync: --author ORG, --search TEXT, --model REPO_ID and/or --limit N")
+        if not (authors or models or search):
+            # The periodic sync's scope: LADDER_SYNC_AUTHORS, else the authors already in the registry.
+            authors, default_limit = sync_default_scope()
+            limit = limit or default_limit
+            if not authors:
+                raise CommandError(
+                    "say what to sync: --author ORG, --search TEXT or --model REPO_ID "
+                    "(or set LADDER_SYNC_AUTHORS, or load the catalog first)"
+                )
         run = sync_hub(authors=authors, search=search, models=models, limit=limit, trigger=SyncRun.Trigger.COMMAND)
         self.stdout.write(sync_run_summary(run))
         for error in run.errors[:20]:
