@@ -834,7 +834,12 @@ def leaderboard_page(
     page = max(1, page)
     chosen = ranked[(page - 1) * per_page : page * per_page]
     nr_chosen = not_ranked[:not_ranked_limit]
-    points, total_points = _chart(core, ranked, score) if chart else ([], 0)
+    points, total_points = ([], 0)
+    if chart:
+        chart_key = (
+            f"leaderboard:chart:{leaderboard_cache_generation()}:{suite}:{board}:{score}:{_filters_key(filters)}"
+        )
+        points, total_points = _cached(chart_key, lambda: _chart(core, ranked, score))
     frontier = {p.repo_id for p in points if p.on_frontier}
     hydrated = _hydrate(
         core,
