@@ -177,6 +177,15 @@ def _classify(exc: BaseException) -> HubError:
         if status in (401, 403) and "disabled" in str(exc).lower():
             return HubPermanentError(str(exc), kind="disabled", status=status)
         return HubPermanentError(str(exc), kind="bad_request", status=status)
+    if isinstance(exc, hf_errors.LocalEntryNotFoundError):
+        # hf_hub_download could neither reach the Hub nor find a cached copy: judge by the cause.
+        cause = exc.__cause__
+        if cause is not None and not isinstance(cause, hf_errors.LocalEntryNotFoundError):
+            try:
+                return _classify(cause)
+            except BaseException:  # noqa: BLE001 - an unclassifiable cause: the Hub was unreachable
+                pass
+        return HubTemporaryError(f"the Hub could not be reached: {exc}", kind="connection")
     if isinstance(exc, httpx2.TimeoutException):
         return HubTemporaryError(f"timed out after {settings.HUB_TIMEOUT}s: {exc}", kind="timeout")
     if isinstance(exc, httpx2.TransportError | hf_errors.OfflineModeIsEnabled | ConnectionError):
@@ -412,8 +421,6 @@ def hub_dataset_file(repo_id: str, filename: str, revision: str) -> str:
 
     _ensure_client()
     return _with_retries(
-        lambda: hf_hub_download(
-            repo_id, filename, repo_type="dataset", revision=revision, endpoint=_endpoint()
-        ),
+        lambda: hf_hub_download(repo_id, filename, repo_type="dataset", revision=revision, endpoint=_endpoint()),
         f"dataset file {repo_id}/{filename}@{revision}",
     )

@@ -174,3 +174,10 @@ def test_config_json_comes_from_resolve_and_a_repo_without_one_gives_an_empty_di
     config = hub.hub_model_config("THUDM/chatglm-6b")
     assert config["num_layers"] == 28 and config["max_sequence_length"] == 2048
     assert hub.hub_model_config("ladder-fixtures/smol-chat-lora") == {}
+
+
+def test_a_download_that_could_not_reach_the_hub_is_a_temporary_error():
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    error = hub._classify(LocalEntryNotFoundError("cannot find the requested files in the local cache"))
+    assert isinstance(error, HubTemporaryError) and error.kind == "connection"
