@@ -8,6 +8,8 @@
   log-probabilities (llama.cpp: see reference/model-serving.md), so they are sanity-checked first on
   an easy continuation; when the check fails, `supports_loglikelihood` is False and the engine asks
   multiple-choice questions generatively.
+- Error messages become the run's public error: they name the path, never the (staff-only) base URL
+  or the key.
 - Timeouts, retries with exponential backoff on 429/5xx/connection errors (Retry-After honoured up
   to a cap) and a per-run request budget; every failure is a BackendError with a clear reason.
 
@@ -128,9 +130,9 @@ class OpenAIBackend:
                     try:
                         data = response.json()
                     except (json.JSONDecodeError, UnicodeDecodeError, ValueError) as exc:
-                        raise BackendError(f"the endpoint {self.base_url} returned malformed JSON from {path}") from exc
+                        raise BackendError(f"the endpoint returned malformed JSON from {path}") from exc
                     if not isinstance(data, dict):
-                        raise BackendError(f"the endpoint {self.base_url} returned a non-object JSON from {path}")
+                        raise BackendError(f"the endpoint returned a non-object JSON from {path}")
                     return data
                 if status == 429 or status >= 500:
                     last = f"HTTP {status}"
@@ -141,14 +143,12 @@ class OpenAIBackend:
                         retry_after = 0.0
                 else:
                     detail = self._scrub(response.text[:300]).replace("\n", " ")
-                    raise _HTTPStatusError(
-                        status, f"the endpoint {self.base_url}{path} answered HTTP {status}: {detail}"
-                    )
+                    raise _HTTPStatusError(status, f"the endpoint ({path}) answered HTTP {status}: {detail}")
             if attempt < self.max_retries:
                 delay = max(retry_after, self.backoff * (2**attempt))
                 logger.info("openai backend: %s from %s, retrying in %.1f s", last, path, delay)
                 time.sleep(delay)
-        raise BackendError(f"the endpoint {self.base_url}{path} failed after {self.max_retries + 1} tries: {last}")
+        raise BackendError(f"the endpoint ({path}) failed after {self.max_retries + 1} tries: {last}")
 
     def close(self) -> None:
         if self._client is not None:
@@ -181,11 +181,9 @@ class OpenAIBackend:
             offsets = [int(x) for x in logprobs["text_offset"]]
             values = [None if v is None else float(v) for v in logprobs["token_logprobs"]]
         except (KeyError, IndexError, TypeError, ValueError) as exc:
-            raise BackendError(
-                f"the endpoint {self.base_url} returned no prompt log-probabilities (echo + logprobs)"
-            ) from exc
+            raise BackendError("the endpoint returned no prompt log-probabilities (echo + logprobs)") from exc
         if len(offsets) != len(values):
-            raise BackendError(f"the endpoint {self.base_url} returned inconsistent log-probabilities")
+            raise BackendError("the endpoint returned inconsistent log-probabilities")
         return offsets, values
 
     def _continuation_logprobs(self, context: str, continuation: str) -> list[float]:
@@ -194,7 +192,7 @@ class OpenAIBackend:
         start, end = len(context), len(prompt)
         picked = [v for off, v in zip(offsets, values, strict=True) if start <= off < end]
         if not picked or any(v is None for v in picked):
-            raise BackendError(f"the endpoint {self.base_url} returned no log-probabilities for a continuation")
+            raise BackendError("the endpoint returned no log-probabilities for a continuation")
         return [float(v) for v in picked if v is not None]
 
     @property
@@ -229,7 +227,7 @@ class OpenAIBackend:
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[float]:
         if not self.supports_loglikelihood:
-            raise BackendError(f"the endpoint {self.base_url} does not return usable prompt log-probabilities")
+            raise BackendError("the endpoint does not return usable prompt log-probabilities")
         try:
             return [sum(self._continuation_logprobs(r.context, r.continuation)) for r in requests]
         except _HTTPStatusError as exc:
@@ -257,7 +255,7 @@ class OpenAIBackend:
                 try:
                     text = str(data["choices"][0]["text"])
                 except (KeyError, IndexError, TypeError) as exc:
-                    raise BackendError(f"the endpoint {self.base_url} returned a completion without text") from exc
+                    raise BackendError("the endpoint returned a completion without text") from exc
                 return _cut(text, request.until)
         payload = {
             "model": self.model_name,
@@ -274,7 +272,7 @@ class OpenAIBackend:
         try:
             text = str(data["choices"][0]["message"]["content"] or "")
         except (KeyError, IndexError, TypeError) as exc:
-            raise BackendError(f"the endpoint {self.base_url} returned a chat answer without content") from exc
+            raise BackendError("the endpoint returned a chat answer without content") from exc
         return _cut(text, request.until)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:

@@ -107,6 +107,7 @@ def test_the_api_key_is_sent_from_the_named_variable_and_never_shown(monkeypatch
             backend.generate([GenerationRequest("x", until=())])
     assert "401" in str(excinfo.value)
     assert secret not in str(excinfo.value)
+    assert "127.0.0.1" not in str(excinfo.value)  # the endpoint URL is staff-only; run errors are public
     assert secret not in str(backend.describe())
     assert secret not in caplog.text
 
