@@ -198,3 +198,18 @@ def test_the_openapi_schema_describes_the_evaluation_endpoints(api_client):
     assert {"post", "get"} <= set(paths["/api/v1/evaluations/"])
     assert "/api/v1/evaluations/{run_id}/cancel/" in paths and "/api/v1/evaluations/{run_id}/items/" in paths
     assert "202" in paths["/api/v1/evaluations/"]["post"]["responses"]
+
+
+@pytest.mark.parametrize("runs", [3, 30])
+def test_the_list_query_count_does_not_grow_with_runs(api_client, django_assert_num_queries, runs):
+    from evals.models import BenchmarkResult
+
+    model = make_smollm2()
+    for i in range(runs):
+        run = services.eval_run_create(model=model, suite="quick", benchmarks=["arc_easy"], limit=i + 1, dispatch=False)
+        BenchmarkResult.objects.create(run=run, benchmark="arc_easy", primary_metric="acc", value=0.5, n=i + 1)
+    # runs (with model, organization, submitter) + their results
+    with django_assert_num_queries(2):
+        response = api_client.get(URL, {"page_size": 50})
+    assert len(response.json()["results"]) == runs
+    assert all(r["results"]["arc_easy"]["value"] == 0.5 for r in response.json()["results"])
