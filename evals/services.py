@@ -285,7 +285,13 @@ def _resolved_at_run_time(model: LanguageModel, backend: str) -> bool:
     return bool(model.local_weights and backend == "transformers") or model.weights == LanguageModel.Weights.CLOSED
 
 
-def _find_duplicate(*, model: LanguageModel, revision_sha: str, suite: str, backend: str, dtype: str) -> EvalRun | None:
+def eval_run_find_duplicate(
+    *, model: LanguageModel, revision_sha: str, suite: str, backend: str, dtype: str
+) -> EvalRun | None:
+    """The queued, running or succeeded complete run of this model sha, suite, backend and dtype, if any.
+
+    For local weights and closed endpoints (sha recorded by the worker) any revision matches.
+    """
     qs = EvalRun.objects.filter(
         model=model,
         suite=suite,
@@ -376,7 +382,9 @@ def eval_run_submit(
         _check_model_policy(model)
 
     if not plan.is_partial:
-        existing = _find_duplicate(model=model, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype)
+        existing = eval_run_find_duplicate(
+            model=model, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype
+        )
         if existing is not None:
             return existing, False
     try:
@@ -394,7 +402,9 @@ def eval_run_submit(
         )
     except IntegrityError:
         # A concurrent identical submission won the race: the unique constraint kept one run.
-        existing = _find_duplicate(model=model, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype)
+        existing = eval_run_find_duplicate(
+            model=model, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype
+        )
         if existing is None:
             raise
         return existing, False
@@ -677,7 +687,18 @@ def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | No
             updates["revision_sha"] = str(described["revision_sha"])[:64]
         if described.get("device"):
             updates["device"] = str(described["device"])[:12]
-        EvalRun.objects.filter(pk=run.pk).update(**updates)
+        try:
+            with transaction.atomic():
+                EvalRun.objects.filter(pk=run.pk).update(**updates)
+        except IntegrityError as exc:
+            twin = eval_run_find_duplicate(
+                model=run.model, revision_sha="", suite=run.suite, backend=run.backend, dtype=run.dtype
+            )
+            raise _StopRequested(
+                _("An identical complete run of the same weights exists (run #%(id)s); this one is not needed.")
+                % {"id": twin.pk if twin else "?"},
+                cancelled=False,
+            ) from exc
         run.settings = run_settings
 
         for plan in plans:

@@ -111,3 +111,24 @@ def test_smollm2_in_process_on_real_arc_easy_items():
     assert 0.0 <= arc["acc"] <= 1.0 and 0.0 <= arc["acc_norm"] <= 1.0
     run = EvalRun.objects.get()
     assert run.revision_sha and run.device == "cpu" and run.settings["methods"] == {"arc_easy": "loglikelihood"}
+
+
+def test_an_identical_complete_run_that_succeeded_is_reported_not_repeated(endpoint_model, fake_openai):
+    from evals.models import BenchmarkResult
+
+    done = EvalRun.objects.create(
+        model=endpoint_model, suite="quick", backend="openai", benchmarks=["arc_easy"], status="succeeded"
+    )
+    BenchmarkResult.objects.create(
+        run=done,
+        benchmark="arc_easy",
+        metrics={"acc": 0.5, "acc_norm": 0.25},
+        primary_metric="acc",
+        value=0.5,
+        stderr=0.1,
+        n=100,
+    )
+    doc = json.loads(_evaluate(endpoint_model.repo_id, "--backend", "openai", "--json"))
+    assert doc["results"] == {"arc_easy": {"acc": 0.5, "acc_norm": 0.25, "stderr": 0.1, "n": 100}}
+    assert doc["average"] == 0.5
+    assert EvalRun.objects.count() == 1 and fake_openai.requests == []

@@ -7,8 +7,8 @@ prints `{"model", "suite", "backend", "results": {BENCH: {metric: value, ..., "s
 
 from __future__ import annotations
 
+import functools
 import json
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -85,23 +85,46 @@ class Command(BaseCommand):
         model = _model_or_register(opts["model"])
         if model.weights == LanguageModel.Weights.CLOSED and opts["backend"] != "openai":
             raise CommandError(f"{model.repo_id} is a closed model: use --backend openai (its API endpoint)")
-        try:
-            run = services.eval_run_create(
-                model=model,
-                suite=opts["suite"],
-                benchmarks=benchmarks,
-                limit=opts["limit"],
-                backend=opts["backend"],
-                dtype=opts["dtype"],
-                device=opts["device"],
-                batch_size=opts["batch_size"],
-                revision_sha=model.hub_sha if not model.local_weights and model.weights == "open" else "",
-                dispatch=opts["enqueue"],
-            )
-        except services.SubmissionError as exc:
-            raise CommandError(exc.message) from exc
-        except IntegrityError:
-            run = self._existing(model, opts)
+        revision_sha = model.hub_sha if not model.local_weights and model.weights == "open" else ""
+        find_twin = functools.partial(
+            services.eval_run_find_duplicate,
+            model=model,
+            revision_sha=revision_sha,
+            suite=opts["suite"],
+            backend=opts["backend"],
+            dtype=opts["dtype"],
+        )
+        # A complete run (no subset, no limit) that was already queued, run or done is reused, not repeated.
+        existing = find_twin() if benchmarks is None and opts["limit"] is None else None
+        if existing is None:
+            try:
+                run = services.eval_run_create(
+                    model=model,
+                    suite=opts["suite"],
+                    benchmarks=benchmarks,
+                    limit=opts["limit"],
+                    backend=opts["backend"],
+                    dtype=opts["dtype"],
+                    device=opts["device"],
+                    batch_size=opts["batch_size"],
+                    revision_sha=revision_sha,
+                    dispatch=opts["enqueue"],
+                )
+            except services.SubmissionError as exc:
+                raise CommandError(exc.message) from exc
+            except IntegrityError as exc:  # created concurrently by someone else
+                existing = find_twin()
+                if existing is None:
+                    raise CommandError(
+                        "a conflicting run appeared and vanished while creating this one; try again"
+                    ) from exc
+        if existing is not None:
+            if existing.status == EvalRun.Status.RUNNING:
+                raise CommandError(f"an identical run is already running: run {existing.pk} (see /runs/{existing.pk}/)")
+            self.stderr.write(f"an identical complete run exists: run {existing.pk} ({existing.status})")
+            run = existing
+            if opts["enqueue"] and run.status == EvalRun.Status.QUEUED:
+                services.eval_run_enqueue(run_id=run.pk)
         if opts["enqueue"]:
             run.refresh_from_db()
             if opts["json"]:
@@ -136,24 +159,3 @@ class Command(BaseCommand):
         if summary["average"] is not None:
             self.stdout.write(f"{'average':16s} {summary['average']:.4f}")
         self.stdout.write(f"run {run.pk} stored (sha {run.revision_sha or '-'}, engine {run.engine_version})")
-
-    def _existing(self, model: LanguageModel, opts: dict[str, Any]) -> EvalRun:
-        """An identical complete run exists: reuse a succeeded one, execute a queued one here."""
-        run = (
-            EvalRun.objects.filter(
-                model=model,
-                suite=opts["suite"],
-                backend=opts["backend"],
-                dtype=opts["dtype"],
-                is_partial=False,
-                status__in=[EvalRun.Status.QUEUED, EvalRun.Status.RUNNING, EvalRun.Status.SUCCEEDED],
-            )
-            .order_by("-created_at")
-            .first()
-        )
-        if run is None:
-            raise CommandError("could not create the run (a conflicting run appeared and vanished); try again")
-        if run.status == EvalRun.Status.RUNNING:
-            raise CommandError(f"an identical run is already running: run {run.pk} (see /runs/{run.pk}/)")
-        print(f"an identical complete run exists: run {run.pk} ({run.status})", file=sys.stderr)
-        return run
