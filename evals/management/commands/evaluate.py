@@ -144,7 +144,10 @@ class Command(BaseCommand):
                 self.stderr.write(
                     f"run {run.pk}: evaluating {model.repo_id} on {run.suite} ({', '.join(run.benchmarks)})"
                 )
-            services.eval_run_execute(run_id=run.pk)
+            from config.logging import log_context
+
+            with log_context(run_id=f"eval:{run.pk}"):
+                services.eval_run_execute(run_id=run.pk)
         run = EvalRun.objects.select_related("model").get(pk=run.pk)
         if run.status != EvalRun.Status.SUCCEEDED:
             raise CommandError(f"run {run.pk} {run.status}: {run.error or 'see the worker logs'}")
