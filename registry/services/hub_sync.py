@@ -17,6 +17,7 @@ import logging
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -282,6 +283,7 @@ class _Tally:
     )
     errors: list[dict[str, Any]] = field(default_factory=list)
     aborted: bool = False
+    began: datetime = field(default_factory=timezone.now)
     pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix="hub-sync")
     )
@@ -497,6 +499,7 @@ def sync_hub(
         sync_run.status = SyncRun.Status.RUNNING
         sync_run.save(update_fields=["scope", "status"])
     tally = _Tally(sync_run)
+    _runs_lost_reap()
     try:
         listings: list[str | None] = list(authors) or ([None] if search or not models else [])
         for author in listings:
@@ -547,7 +550,8 @@ def _sync_listing(tally: _Tally, *, author: str | None, search: str | None, limi
         gone = LanguageModel.objects.filter(
             repo_id__istartswith=f"{author}/", on_hub=True, pipeline_tag__in=_pipelines()
         ).exclude(hub_sha="")
-        gone = gone.exclude(repo_id__in=listed)
+        # Rows another sync wrote after this one began may be models this listing was too early to see.
+        gone = gone.exclude(repo_id__in=listed).filter(Q(synced_at__isnull=True) | Q(synced_at__lt=tally.began))
         tally.counts["missing"] += _mark_missing(gone)
 
 
@@ -578,6 +582,18 @@ def _finish(tally: _Tally) -> SyncRun:
     run.finished_at = timezone.now()
     run.save()
     return run
+
+
+def _runs_lost_reap() -> int:
+    """Mark as failed the runs still "running" long after any worker would have killed them."""
+    from registry.tasks import SYNC_SOFT_TIME_LIMIT
+
+    cutoff = timezone.now() - timedelta(seconds=SYNC_SOFT_TIME_LIMIT + 600)
+    return SyncRun.objects.filter(status=SyncRun.Status.RUNNING, started_at__lt=cutoff).update(
+        status=SyncRun.Status.FAILED,
+        finished_at=timezone.now(),
+        errors=[{"repo_id": None, "kind": "lost", "message": "the sync never finished (worker lost or stopped)"}],
+    )
 
 
 def sync_default_scope() -> tuple[list[str], int | None]:

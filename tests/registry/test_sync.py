@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from registry.formatting import parameters_display
 from registry.hub import HubPermanentError
@@ -324,3 +325,30 @@ def test_two_syncs_at_once_do_not_corrupt_anything(fake_hub):
     assert through.filter(languagemodel__repo_id="mistralai/Mixtral-8x7B-v0.1").count() == 5
     assert Organization.objects.filter(slug="HuggingFaceTB").count() == 1
     assert _model("HuggingFaceTB/SmolLM2-135M-Instruct").base_model.repo_id == "HuggingFaceTB/SmolLM2-135M"
+
+
+def test_a_sync_never_marks_as_gone_a_model_another_sync_wrote_after_it_began(fake_hub, monkeypatch):
+    sync_hub(authors=["HuggingFaceTB"])
+    late = fake_hub.model("HuggingFaceTB/SmolLM2-135M")
+    fake_hub.remove_model("HuggingFaceTB/SmolLM2-135M")  # this sync's listing will not see it
+    original = hub_sync._write_page
+
+    def meanwhile_another_sync_writes_it(items, tally):
+        original(items, tally)
+        fake_hub.add_model(late)
+        LanguageModel.objects.filter(repo_id="HuggingFaceTB/SmolLM2-135M").update(synced_at=timezone.now())
+
+    monkeypatch.setattr(hub_sync, "_write_page", meanwhile_another_sync_writes_it)
+    run = sync_hub(authors=["HuggingFaceTB"])
+
+    assert run.missing == 0 and _model("HuggingFaceTB/SmolLM2-135M").on_hub
+
+
+def test_a_run_left_running_by_a_lost_worker_is_closed_as_failed_by_the_next_sync(fake_hub):
+    lost = SyncRun.objects.create(trigger="beat")
+    SyncRun.objects.filter(pk=lost.pk).update(started_at=timezone.now() - timedelta(days=1))
+
+    sync_hub(authors=["Qwen"])
+
+    lost.refresh_from_db()
+    assert lost.status == "failed" and lost.errors[0]["kind"] == "lost" and lost.finished_at
