@@ -223,3 +223,19 @@ def test_a_worker_that_lost_its_claim_stops_without_touching_the_run(endpoint_mo
     services.eval_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == EvalRun.Status.QUEUED and run.finished_at is None
+
+
+def test_celerys_soft_time_limit_fails_the_run_with_a_clear_reason(endpoint_model, monkeypatch):
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    from evals import engine
+
+    def out_of_time(**kwargs):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(engine, "score_docs", out_of_time)
+    run = _run(endpoint_model, limit=4)
+    services.eval_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == EvalRun.Status.FAILED
+    assert run.error.startswith("Time limit exceeded") and "EVAL_SOFT_TIME_LIMIT" in run.error
