@@ -15,6 +15,7 @@ client's timeout, malformed JSON, missing fields, or a permanent error (not foun
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import threading
 import time
@@ -82,6 +83,7 @@ class FakeHub:
         self._lock = threading.RLock()
         self._models: dict[str, dict[str, Any]] = {}
         self._old_shas: dict[str, set[str]] = {}
+        self._datasets: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.requests: list[RequestLog] = []
         self.page_size = page_size
@@ -126,6 +128,14 @@ class FakeHub:
     def add_model(self, record: dict[str, Any]) -> None:
         with self._lock:
             self._models[record["id"]] = deepcopy(record)
+
+    def add_dataset(self, repo_id: str, files: dict[str, bytes | str], *, sha: str | None = None) -> str:
+        """A dataset repo whose files are served under /datasets/{repo}/resolve/{rev}/{path}; returns its sha."""
+        commit = sha or fake_sha("dataset", repo_id, sorted(files))
+        data = {path: content.encode() if isinstance(content, str) else content for path, content in files.items()}
+        with self._lock:
+            self._datasets[repo_id] = {"sha": commit, "files": data}
+        return commit
 
     def remove_model(self, repo_id: str) -> None:
         """The model disappears from the Hub (deleted or made private)."""
@@ -338,8 +348,12 @@ class _Handler(BaseHTTPRequestHandler):
             return None
         if path == "/api/models":
             return self._list(query)
+        if path.startswith("/api/models/") and "/tree/" in path:
+            return self._tree(path)
         if path.startswith("/api/models/"):
             return self._info(path, query)
+        if path.startswith("/datasets/") and "/resolve/" in path:
+            return self._resolve_dataset(path)
         if "/resolve/" in path:
             return self._resolve(path)
         return self._error(404, None, "Not Found")
@@ -468,7 +482,7 @@ class _Handler(BaseHTTPRequestHandler):
         content = _file_content(record, filename)
         if content is None:
             return self._error(404, "EntryNotFound", f"{filename} does not exist on {quote(revision)}")
-        etag = fake_sha("blob", record["id"], record["sha"], filename)
+        etag = _git_blob_sha(content)
         return self._send(
             200,
             content,
@@ -479,6 +493,55 @@ class _Handler(BaseHTTPRequestHandler):
                 "Accept-Ranges": "bytes",
             },
         )
+
+    # -- GET /api/models/{repo}/tree/{rev}[/{path}] -----------------------------------------------
+    def _tree(self, path: str) -> None:
+        repo_id, _, rest = unquote(path[len("/api/models/") :]).partition("/tree/")
+        revision, _, prefix = rest.partition("/")
+        record = self.fake._find(repo_id)
+        if record is None:
+            return self._repo_not_found(repo_id)
+        if revision not in {"main", record["sha"]} and revision not in self.fake._old_shas.get(record["id"], set()):
+            return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        entries = []
+        for sibling in record.get("siblings", []):
+            name = sibling["rfilename"]
+            if prefix and not name.startswith(prefix.rstrip("/") + "/"):
+                continue
+            content = _file_content(record, name) or b""
+            entries.append({"type": "file", "oid": _git_blob_sha(content), "size": len(content), "path": name})
+        return self._json(200, entries)
+
+    # -- HEAD/GET /datasets/{repo}/resolve/{rev}/{path} ----------------------------------------------
+    def _resolve_dataset(self, path: str) -> None:
+        repo_part, rest = path[len("/datasets/") :].split("/resolve/", 1)
+        repo_id = unquote(repo_part)
+        revision, _, filename = rest.partition("/")
+        revision, filename = unquote(revision), unquote(filename)
+        with self.fake._lock:
+            dataset = self.fake._datasets.get(repo_id)
+        if dataset is None:
+            return self._repo_not_found(repo_id)
+        if revision not in {"main", dataset["sha"]}:
+            return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        content = dataset["files"].get(filename)
+        if content is None:
+            return self._error(404, "EntryNotFound", f"{filename} does not exist on {quote(revision)}")
+        return self._send(
+            200,
+            content,
+            {
+                "Content-Type": "application/octet-stream",
+                "ETag": f'"{_git_blob_sha(content)}"',
+                "X-Repo-Commit": dataset["sha"],
+                "Accept-Ranges": "bytes",
+            },
+        )
+
+
+def _git_blob_sha(content: bytes) -> str:
+    """The git blob id of a file: what the Hub sends as the ETag of a regular (non-LFS) file."""
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # noqa: S324 - git's own id
 
 
 def _file_content(record: dict[str, Any], filename: str) -> bytes | None:

@@ -181,3 +181,19 @@ def test_a_download_that_could_not_reach_the_hub_is_a_temporary_error():
 
     error = hub._classify(LocalEntryNotFoundError("cannot find the requested files in the local cache"))
     assert isinstance(error, HubTemporaryError) and error.kind == "connection"
+
+
+def test_fake_hub_serves_dataset_files_and_repo_trees_to_the_real_client(fake_hub, tmp_path, monkeypatch):
+    from huggingface_hub import HfApi, constants
+
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
+    sha = fake_hub.add_dataset("ladder-fixtures/tiny-bench", {"test.jsonl": '{"q": "2+2", "a": "4"}\n'})
+
+    path = hub.hub_dataset_file("ladder-fixtures/tiny-bench", "test.jsonl", sha)
+
+    assert open(path, encoding="utf-8").read() == '{"q": "2+2", "a": "4"}\n'
+    assert str(tmp_path) in path and sha in path  # cached under the pinned commit
+    files = HfApi(endpoint=fake_hub.url).list_repo_files("THUDM/chatglm-6b")
+    assert "config.json" in files and "modeling_chatglm.py" in files
+    with pytest.raises(HubPermanentError):
+        hub.hub_dataset_file("ladder-fixtures/tiny-bench", "missing.jsonl", sha)
