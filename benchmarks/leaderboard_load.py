@@ -286,7 +286,7 @@ def run_load(
     errors: list[str] = []
     sent = [0]
     deadline = time.monotonic() + duration
-    rng = random.Random(1234)
+    rng = random.Random(time.time_ns())  # a new sequence per scenario: varied requests must miss the caches
 
     def next_path() -> str:
         if not varied:
@@ -404,6 +404,15 @@ def main() -> None:
             args.port, CACHED_PATHS, duration=args.duration, concurrency=args.concurrency, max_requests=100_000
         )
         report(f"cached (fixed boards/filters, concurrency {args.concurrency})", cached, time.monotonic() - started)
+        started = time.monotonic()
+        varied_one = run_load(
+            args.port, None, duration=min(args.duration, 10.0), concurrency=1, max_requests=2000, varied=True
+        )
+        report(
+            "varied, one client at a time (service time of an uncached page/search)",
+            varied_one,
+            time.monotonic() - started,
+        )
         started = time.monotonic()
         varied = run_load(
             args.port, None, duration=args.duration, concurrency=args.concurrency, max_requests=20_000, varied=True
