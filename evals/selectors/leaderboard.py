@@ -20,12 +20,19 @@ How a board is computed (per suite, per board = overall | en | zh):
   one (its upper bound >= this lower bound), self included: the rank range is rank..rank_worst.
   Both come from binary searches over the sorted bounds, O(n log n).
 
-Caching: the computed board ("core": one compact tuple per model) and each filtered, ranked ordering
-are kept in the Django cache under a generation number; `leaderboard_cache_bump()` (called by the
-evals services when a run finishes, is cancelled or deleted) makes every cached board stale at once.
-`LADDER_LEADERBOARD_CACHE_TTL` (seconds, default 300; 0 = no caching) bounds staleness if a bump is ever missed, e.g.
-with a per-process cache backend and a worker in another process. The core is also memoised per
-process (keyed by the same generation), so a request does not unpickle 100,000 rows.
+The board is read with one aggregate query on PostgreSQL (per run: its results as arrays, the averages
+and their SE computed in the database); on SQLite (the embedded default) through the ORM.
+
+Caching: everything derived from the runs lives under a generation number kept in the Django cache;
+`leaderboard_cache_bump()` (the evals services call it when a run finishes, is cancelled, retried or
+deleted) makes every cached board stale at once. Cached: the board ("core": one compact tuple per
+model) and each filtered ranked order (memoised per process, and also stored in the Django cache when
+it is shared, e.g. Redis), the size chart per filter, the API JSON and the rendered page body per
+query. `LADDER_LEADERBOARD_CACHE_TTL` (seconds, default 300; 0 = no caching) bounds staleness when a
+bump cannot reach a process: with the default local-memory cache each web process has its own
+generation, so a run finished by a worker shows after at most the TTL; set CACHE_URL to Redis to
+share it. Tests that write runs directly must call leaderboard_cache_bump() (cache.clear() alone
+keeps the per-process memo).
 """
 
 from __future__ import annotations
