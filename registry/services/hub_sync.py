@@ -368,12 +368,112 @@ def _write_chunk(
         except Exception as exc:  # noqa: BLE001 - one bad row must not sink the chunk: go one by one
             logger.warning("Hub sync: bulk insert failed (%s); writing the chunk's new models one by one", exc)
             changed.extend(new)
-    for info, config_file in changed:
+    updatable = [(info, config_file) for info, config_file in changed if info.repo_id in existing]
+    single = [(info, config_file) for info, config_file in changed if info.repo_id not in existing]
+    if updatable:
+        try:
+            counts, leftovers = _bulk_update(updatable)
+            for name, value in counts.items():
+                tally.counts[name] += value
+            single.extend(leftovers)
+        except Exception as exc:  # noqa: BLE001 - one bad row must not sink the chunk: go one by one
+            logger.warning("Hub sync: bulk update failed (%s); writing the chunk's changed models one by one", exc)
+            single.extend(updatable)
+    for info, config_file in single:
         try:
             _, outcome = hub_model_upsert(info, config_file=config_file, relink=False)
             tally.counts[outcome] += 1
         except Exception as exc:  # noqa: BLE001 - record and go on with the next model
             tally.error(info.repo_id, exc)
+
+
+# What a sync writes on an existing row (see _apply_facts), for the bulk update.
+UPDATE_FIELDS = (
+    "name",
+    "organization",
+    "weights",
+    "gated",
+    "parameters",
+    "parameters_source",
+    "active_parameters",
+    "architecture",
+    "model_type",
+    "context_length",
+    "license",
+    "license_name",
+    "base_model",
+    "base_model_ref",
+    "base_relation",
+    "modality",
+    "pipeline_tag",
+    "library_name",
+    "tags",
+    "hub_sha",
+    "downloads",
+    "likes",
+    "hub_created_at",
+    "hub_last_modified",
+    "on_hub",
+    "hub_missing_since",
+    "synced_at",
+    "release_date",
+    "release_date_precision",
+    "sources",
+    "updated_at",
+)
+
+
+def _bulk_update(changed: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[dict[str, int], list]:
+    """Update rows whose sha changed in a few queries, holding their row locks; returns (counts, leftovers).
+
+    Catalog rows (refined with care, languages merged) and rows that vanished meanwhile are left to the
+    single-row path (leftovers). A row another sync already brought to this sha counts as unchanged.
+    """
+    facts = {info.repo_id: (info, hub_model_facts(info, config_file), config_file) for info, config_file in changed}
+    counts = {"updated": 0, "unchanged": 0}
+    leftovers: list[tuple[HubModel, dict[str, Any]]] = []
+    now = timezone.now()
+    with transaction.atomic():
+        rows = {m.repo_id: m for m in LanguageModel.objects.select_for_update().filter(repo_id__in=list(facts))}
+        work: list[tuple[LanguageModel, ModelFacts]] = []
+        for repo_id, (info, f, config_file) in facts.items():
+            row = rows.get(repo_id)
+            if row is None or row.in_catalog:
+                leftovers.append((info, config_file))
+            elif info.sha and row.hub_sha == info.sha and row.on_hub:
+                counts["unchanged"] += 1
+            else:
+                work.append((row, f))
+        if not work:
+            return counts, leftovers
+        organizations = _organizations(f.author for _, f in work)
+        licenses = _licenses(f.license_key for _, f in work if f.license_key)
+        _languages(code for _, f in work for code in f.languages)
+        base_ids = _base_ids({f.base_ref for _, f in work if f.base_ref})
+        for row, f in work:
+            _apply_facts(row, f, organization=organizations[f.author], now=now)
+            row.license = licenses.get(f.license_key) if f.license_key else None
+            row.base_model_id = base_ids.get(f.base_ref.lower()) if f.base_ref else None
+            row.updated_at = now  # bulk_update does not touch auto_now fields
+        LanguageModel.objects.bulk_update([row for row, _ in work], UPDATE_FIELDS, batch_size=250)
+        through = LanguageModel.languages.through
+        through.objects.filter(languagemodel_id__in=[row.pk for row, _ in work]).delete()
+        through.objects.bulk_create(
+            [through(languagemodel_id=row.pk, language_id=code) for row, f in work for code in f.languages],
+            ignore_conflicts=True,
+        )
+        counts["updated"] = len(work)
+    return counts, leftovers
+
+
+def _base_ids(refs: set[str]) -> dict[str, int]:
+    """lower-cased repo id -> pk for the given base model ids that are in the registry (one query)."""
+    if not refs:
+        return {}
+    query = Q()
+    for ref in refs:
+        query |= Q(repo_id__iexact=ref)
+    return {r.lower(): pk for pk, r in LanguageModel.objects.filter(query).values_list("pk", "repo_id")}
 
 
 def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, list[tuple[HubModel, dict]]]:
@@ -388,13 +488,7 @@ def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, l
         organizations = _organizations(f.author for _, f, _ in facts)
         licenses = _licenses(f.license_key for _, f, _ in facts if f.license_key)
         _languages(code for _, f, _ in facts for code in f.languages)
-        base_refs = {f.base_ref.lower() for _, f, _ in facts if f.base_ref}
-        base_ids = {}
-        if base_refs:
-            query = Q()
-            for ref in base_refs:
-                query |= Q(repo_id__iexact=ref)
-            base_ids = {r.lower(): pk for pk, r in LanguageModel.objects.filter(query).values_list("pk", "repo_id")}
+        base_ids = _base_ids({f.base_ref for _, f, _ in facts if f.base_ref})
         rows = []
         for _, f, _ in facts:
             model = LanguageModel(repo_id=f.repo_id)

@@ -15,6 +15,7 @@ from registry.hub import HubPermanentError
 from registry.models import Language, LanguageModel, License, Organization, SyncRun
 from registry.services import hub_sync
 from registry.services.hub_sync import hub_model_sync, sync_hub
+from tests.hubfake import synthetic_models
 
 pytestmark = pytest.mark.django_db
 
@@ -352,3 +353,27 @@ def test_a_run_left_running_by_a_lost_worker_is_closed_as_failed_by_the_next_syn
 
     lost.refresh_from_db()
     assert lost.status == "failed" and lost.errors[0]["kind"] == "lost" and lost.finished_at
+
+
+def test_changed_models_are_written_in_bulk_so_queries_do_not_grow_with_their_number(fake_hub):
+    for record in synthetic_models(30, orgs=1):
+        fake_hub.add_model(record)
+    fake_hub.page_size = 100
+    sync_hub(authors=["synth-org-000"])
+    ids = sorted(m for m in fake_hub.model_ids() if m.startswith("synth-org-000/"))
+
+    def resync_after_commits(repo_ids: list[str]) -> int:
+        for repo_id in repo_ids:
+            fake_hub.push_commit(repo_id, cardData={"license": "mit", "language": ["de", "fr"]})
+        with CaptureQueriesContext(connection) as queries:
+            run = sync_hub(authors=["synth-org-000"])
+        assert run.updated == len(repo_ids) and run.unchanged == 30 - len(repo_ids) and run.failed == 0
+        return len(queries)
+
+    two = resync_after_commits(ids[:2])
+    twenty = resync_after_commits(ids[5:25])
+
+    assert twenty <= two + 2
+    changed = _model(ids[10])
+    assert changed.license.key == "mit" and _languages(changed) == {"de", "fr", "en"}  # card + tags
+    assert changed.updated_at > changed.created_at
