@@ -3,9 +3,11 @@
 - A listing asks the Hub for every field it needs (`expand`), so an unchanged model (same commit sha)
   costs no request of its own and no write; only new and changed models cost a config.json download
   (the API's `config` lacks sizes and context length) and a write.
-- New models of a page are written with bulk inserts; changed ones one by one, each in its own
-  transaction holding the row lock, so a failure never leaves a half-written model and two syncs at
-  once (beat + a command) serialize per row instead of corrupting it.
+- New models are written with bulk inserts (ON CONFLICT DO NOTHING) and changed ones with bulk
+  updates under their row locks (SELECT ... FOR UPDATE), chunk by chunk while the next chunk
+  downloads; catalog rows and conflicts take the single-row path (`hub_model_upsert`). Every write is
+  one transaction, so a failure never leaves a half-written model, and two syncs at once (beat + a
+  command) serialize per row instead of corrupting it.
 - Catalog rows are refined, never wiped: a fact the Hub lacks keeps the catalog value and its source.
 - A model that vanished from a fully listed author is marked (`on_hub=False`, `hub_missing_since`),
   never deleted.
