@@ -162,6 +162,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Evaluation runs and Hub syncs both have a `status`: give each enum its own schema name.
+    "ENUM_NAME_OVERRIDES": {
+        "EvalRunStatusEnum": "evals.models.EvalRun.Status",
+        "SyncRunStatusEnum": "registry.models.SyncRun.Status",
+    },
 }
 
 # --- Hugging Face Hub -------------------------------------------------------------------------

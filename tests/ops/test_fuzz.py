@@ -31,6 +31,10 @@ schema = _load_schema()
 @pytest.fixture(autouse=True)
 def _fuzz_world(transactional_db, seeded_registry, fake_hub):
     """Committed data, the fake Hub, and the test's own database connection kept across requests."""
+    from django.core.cache import cache
+
+    # Cached pages of earlier tests name rows this test's database no longer has.
+    cache.clear()
     # As Django's test client does: the WSGI handler would otherwise close the connection per request.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
