@@ -346,3 +346,26 @@ def test_a_user_cannot_open_or_change_a_models_endpoint_in_the_admin(client, ali
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
     model.refresh_from_db()
     assert model.endpoint_base_url == "https://api.example.com/v1"
+
+
+# --- transport security ---------------------------------------------------------------------------
+
+
+def test_in_production_cookies_are_secure_http_only_and_browsers_get_hsts(settings, alice):
+    """The values HTTPS=1 turns on (tests/ops/test_settings.py checks that it does), seen on the wire."""
+    settings.SESSION_COOKIE_SECURE = True
+    settings.CSRF_COOKIE_SECURE = True
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_HSTS_SECONDS = 31_536_000
+    settings.SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    client = Client()
+    plain = client.get("/models/")
+    assert plain.status_code == 301 and plain["Location"].startswith("https://")
+    login_page = client.get("/accounts/login/", secure=True)
+    assert login_page["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+    assert login_page.cookies["csrftoken"]["secure"] is True
+    response = client.post("/accounts/login/", {"username": "alice", "password": "alice-password-1"}, secure=True)
+    assert response.status_code == 302
+    session = response.cookies["sessionid"]
+    assert session["secure"] is True and session["httponly"] is True and session["samesite"] == "Lax"
+    assert response["X-Frame-Options"] == "DENY" and response["X-Content-Type-Options"] == "nosniff"
