@@ -45,8 +45,9 @@ import math
 import os
 import threading
 import time
+from array import array
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -183,9 +184,10 @@ class BoardCore:
 
 
 _GENERATION_KEY = "leaderboard:generation"
-_memo: OrderedDict[str, Any] = OrderedDict()
+# Per-process memo, two LRUs so that many filtered orders never push the boards themselves out.
+_memos: dict[str, OrderedDict[str, Any]] = {"core": OrderedDict(), "ranked": OrderedDict()}
+_MEMO_SIZES = {"core": 12, "ranked": 48}
 _memo_lock = threading.Lock()
-_MEMO_SIZE = 32
 
 
 def _ttl() -> int:
@@ -228,18 +230,22 @@ def leaderboard_cache_bump() -> None:
     except ValueError:
         cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
     with _memo_lock:
-        _memo.clear()
+        for memo in _memos.values():
+            memo.clear()
 
 
-def _cached(key: str, compute: Callable[[], Any], *, memo: bool = False) -> Any:
+def _cached(key: str, compute: Callable[[], Any], *, memo: str | None = None) -> Any:
+    """compute() cached under key: in the per-process memo `memo` ("core" | "ranked") if given, and
+    in the Django cache unless that is per-process too."""
     if _ttl() <= 0:
         return compute()
     now = time.monotonic()
-    if memo:
+    store = _memos[memo] if memo else None
+    if store is not None:
         with _memo_lock:
-            hit = _memo.get(key)
+            hit = store.get(key)
             if hit is not None and hit[0] > now:
-                _memo.move_to_end(key)
+                store.move_to_end(key)
                 return hit[1]
     # A memoised value in a per-process (local-memory) cache would only be a pickled second copy.
     shared = not (memo and _cache_is_local())
@@ -248,11 +254,11 @@ def _cached(key: str, compute: Callable[[], Any], *, memo: bool = False) -> Any:
         value = compute()
         if shared:
             cache.set(key, value, timeout=_ttl())
-    if memo:
+    if store is not None:
         with _memo_lock:
-            _memo[key] = (now + _ttl(), value)
-            while len(_memo) > _MEMO_SIZE:
-                _memo.popitem(last=False)
+            store[key] = (now + _ttl(), value)
+            while len(store) > _MEMO_SIZES[memo]:  # type: ignore[index]
+                store.popitem(last=False)
     return value
 
 
@@ -267,7 +273,7 @@ def board_core(*, suite: str, board: str) -> BoardCore:
     """The computed board (cached); raises LeaderboardError for an unknown suite or board."""
     keys = board_benchmarks(suite=suite, board=board)
     key = f"leaderboard:core:{leaderboard_cache_generation()}:{suite}:{board}"
-    return _cached(key, lambda: _board_core_compute(suite=suite, board=board, keys=keys), memo=True)
+    return _cached(key, lambda: _board_core_compute(suite=suite, board=board, keys=keys), memo="core")
 
 
 # One row per run of the suite, its board results aligned with the board's keys (None where missing):
@@ -636,6 +642,33 @@ class _Ranked(NamedTuple):
     rank_worst: int
 
 
+class RankedOrder:
+    """A filtered, ordered board as three int arrays (index into core.ranked, rank, worst rank):
+    about 1 MB for 100,000 rows, cheap to keep and to pickle, unlike 100,000 tuples."""
+
+    __slots__ = ("indexes", "ranks", "worsts")
+
+    def __init__(self, rows: Sequence[_Ranked] = ()) -> None:
+        self.indexes = array("l", (r.index for r in rows))
+        self.ranks = array("l", (r.rank for r in rows))
+        self.worsts = array("l", (r.rank_worst for r in rows))
+
+    def __len__(self) -> int:
+        return len(self.indexes)
+
+    def __iter__(self) -> Iterator[_Ranked]:
+        return map(_Ranked, self.indexes, self.ranks, self.worsts)
+
+    def __getitem__(self, part: slice) -> list[_Ranked]:
+        return list(map(_Ranked, self.indexes[part], self.ranks[part], self.worsts[part]))
+
+    def __getstate__(self) -> tuple[array, array, array]:
+        return (self.indexes, self.ranks, self.worsts)
+
+    def __setstate__(self, state: tuple[array, array, array]) -> None:
+        self.indexes, self.ranks, self.worsts = state
+
+
 def _score_of(entry: CoreEntry, score: str) -> tuple[float, float | None]:
     if score == "normalized":
         return entry.average_normalized or 0.0, entry.average_normalized_se
@@ -673,7 +706,7 @@ def _ordering_key(ordering: str, benchmarks_: list[str]) -> tuple[str, bool]:
 
 def _ranked_indexes(
     core: BoardCore, *, filters: dict[str, Any], score: str, ordering: str
-) -> tuple[list[_Ranked], list[int]]:
+) -> tuple[RankedOrder, list[int]]:
     """Filtered, ranked and ordered positions in core.ranked, and the filtered not-ranked positions."""
     pks = _model_pks(filters)
     keep = [i for i, e in enumerate(core.ranked) if pks is None or e.model_pk in pks]
@@ -707,21 +740,21 @@ def _ranked_indexes(
     else:
         position = core.benchmarks.index(name)
         rows.sort(key=lambda r: core.ranked[r.index].values[position] or 0.0, reverse=descending)
-    return rows, keep_nr
+    return RankedOrder(rows), keep_nr
 
 
 def _ranked_cached(
     core: BoardCore, *, filters: dict[str, Any], score: str, ordering: str
-) -> tuple[list[_Ranked], list[int]]:
+) -> tuple[RankedOrder, list[int]]:
     key = (
         f"leaderboard:ranked:{leaderboard_cache_generation()}:{core.suite}:{core.board}:{score}:{ordering}:"
         f"{_filters_key(filters)}"
     )
     # Memoised too: a ranked list of 100,000 rows costs more to unpickle than a page costs to render.
-    return _cached(key, lambda: _ranked_indexes(core, filters=filters, score=score, ordering=ordering), memo=True)
+    return _cached(key, lambda: _ranked_indexes(core, filters=filters, score=score, ordering=ordering), memo="ranked")
 
 
-def _chart(core: BoardCore, ranked: list[_Ranked], score: str, limit: int = 300) -> tuple[list[ChartPoint], int]:
+def _chart(core: BoardCore, ranked: RankedOrder, score: str, limit: int = 300) -> tuple[list[ChartPoint], int]:
     """Score against parameters with the Pareto frontier (no smaller model scores as high or higher).
 
     The frontier is computed over every filtered model with a known size; the chart draws the frontier
@@ -891,7 +924,7 @@ def leaderboard_rows(
     return list(leaderboard_iter_rows(core, ranked))
 
 
-def leaderboard_iter_rows(core: BoardCore, ranked: list[_Ranked], chunk: int = 1000) -> Iterable[LeaderboardRow]:
+def leaderboard_iter_rows(core: BoardCore, ranked: RankedOrder, chunk: int = 1000) -> Iterable[LeaderboardRow]:
     for start in range(0, len(ranked), chunk):
         part = ranked[start : start + chunk]
         yield from _hydrate(core, [(core.ranked[r.index], r.rank, r.rank_worst) for r in part])
