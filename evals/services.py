@@ -542,17 +542,35 @@ def _worker_host() -> str:
 
 
 def eval_run_claim(*, run_id: int) -> int | None:
-    """QUEUED -> RUNNING with one conditional UPDATE; returns this attempt's number, or None when not claimed."""
+    """Take the run for this worker with one conditional UPDATE; returns this attempt's number, or None.
+
+    Claims a QUEUED run, or a RUNNING run whose heartbeat is older than EVAL_HEARTBEAT_TIMEOUT (its
+    worker died and Redis redelivered the message before the reaper ran) while attempts remain.
+    Anything else (running elsewhere, finished, cancelled) is not claimed, so a duplicate message
+    does nothing.
+    """
     now = timezone.now()
-    claimed = EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.QUEUED, cancel_requested=False).update(
-        status=EvalRun.Status.RUNNING,
-        attempts=F("attempts") + 1,
-        worker_host=_worker_host(),
-        started_at=Coalesce(F("started_at"), now),
-        heartbeat_at=now,
-        finished_at=None,
-        error="",
-    )
+    take = {
+        "status": EvalRun.Status.RUNNING,
+        "attempts": F("attempts") + 1,
+        "worker_host": _worker_host(),
+        "started_at": Coalesce(F("started_at"), now),
+        "heartbeat_at": now,
+        "finished_at": None,
+        "error": "",
+    }
+    claimed = EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.QUEUED, cancel_requested=False).update(**take)
+    if not claimed:
+        stale = now - timedelta(seconds=settings.EVAL_HEARTBEAT_TIMEOUT)
+        claimed = EvalRun.objects.filter(
+            pk=run_id,
+            status=EvalRun.Status.RUNNING,
+            cancel_requested=False,
+            heartbeat_at__lt=stale,
+            attempts__lt=settings.EVAL_MAX_ATTEMPTS,
+        ).update(**take)
+        if claimed:
+            logger.warning("eval run %s: taken over from a worker whose heartbeat stopped", run_id)
     if not claimed:
         # A queued run whose cancellation was requested before any worker saw it.
         EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.QUEUED, cancel_requested=True).update(

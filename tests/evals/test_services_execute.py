@@ -239,3 +239,22 @@ def test_celerys_soft_time_limit_fails_the_run_with_a_clear_reason(endpoint_mode
     run.refresh_from_db()
     assert run.status == EvalRun.Status.FAILED
     assert run.error.startswith("Time limit exceeded") and "EVAL_SOFT_TIME_LIMIT" in run.error
+
+
+def test_a_redelivered_message_takes_over_a_run_whose_worker_died_and_resumes_it(endpoint_model, fake_openai):
+    run = _run(endpoint_model, limit=8)
+    assert services.eval_run_claim(run_id=run.pk) == 1
+    # That worker died; Redis redelivers its message before the reaper ran.
+    EvalRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    services.eval_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == EvalRun.Status.SUCCEEDED and run.attempts == 2
+    assert ItemResult.objects.filter(run=run).count() == 8
+
+
+def test_a_message_for_a_run_that_is_alive_elsewhere_does_nothing(endpoint_model, fake_openai):
+    run = _run(endpoint_model, limit=8)
+    assert services.eval_run_claim(run_id=run.pk) == 1  # another worker is running it, heartbeat fresh
+    services.eval_run_execute(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == EvalRun.Status.RUNNING and run.attempts == 1 and fake_openai.requests == []
