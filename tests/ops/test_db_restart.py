@@ -84,9 +84,10 @@ def test_an_evaluation_whose_database_connection_dies_is_retried_and_finishes_wi
 
 
 @pytest.mark.xfail(
-    strict=True,
+    strict=False,  # passes (XPASS) once the registry handles it; then drop this mark
     reason="known gap (registry): sync_hub records every later model as failed with the dead connection, "
-    "hub_sync_task then raises without retrying, and the SyncRun stays 'running'",
+    "hub_sync_task then raises without retrying, and the SyncRun stays 'running' until the next sync's "
+    "lost-run sweep (~70 min later)",
 )
 def test_a_sync_whose_database_connection_dies_writes_no_half_model_and_does_not_stay_running(celery_worker, settings):
     from registry.models import LanguageModel, SyncRun
