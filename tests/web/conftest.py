@@ -79,6 +79,7 @@ def chromium(live_server, monkeypatch):
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install chromium)")
     # Playwright's sync API runs an event loop in this thread; the test's ORM calls are still synchronous.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:
@@ -87,6 +88,9 @@ def chromium(live_server, monkeypatch):
             yield browser
         finally:
             browser.close()
+            # ORM calls made while Playwright's loop ran opened their own connection (a separate
+            # context): close it here, or the test database cannot be dropped at the end.
+            connections.close_all()
 
 
 @pytest.fixture
