@@ -147,3 +147,24 @@ def test_admin_action_syncs_the_selected_open_models(
         )
     assert response.status_code == 302
     assert queued[0]["models"] == ["Qwen/Qwen-7B"] and SyncRun.objects.get().trigger == "admin"
+
+
+def test_sync_page_and_api_have_a_pinned_query_count(client, api_client, sam_staff):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.force_login(sam_staff)
+    api_client.force_authenticate(sam_staff)
+
+    def counts() -> tuple[int, int]:
+        with CaptureQueriesContext(connection) as page:
+            assert client.get("/syncs/").status_code == 200
+        with CaptureQueriesContext(connection) as api:
+            assert api_client.get("/api/v1/syncs/").status_code == 200
+        return len(page), len(api)
+
+    SyncRun.objects.create(trigger="admin", requested_by=sam_staff)
+    one = counts()
+    for _ in range(6):
+        SyncRun.objects.create(trigger="admin", requested_by=sam_staff, errors=[{"repo_id": "a/b", "kind": "x"}])
+    assert counts() == one
