@@ -2,7 +2,8 @@
 
 Bounded and deterministic: at most MAX_EXAMPLES generated requests per operation, derandomized
 (hypothesis' fixed seed), no example database on disk. Requests go through the WSGI application in
-process, signed in as alice (a user without staff rights) so the write paths are exercised too.
+process with a token: once as alice (a user), once as sam (staff), so the write paths and the staff-only
+operations are exercised too.
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def _fuzz_world(transactional_db, seeded_registry, fake_hub):
         request_finished.connect(close_old_connections)
 
 
+@pytest.fixture(params=["alice", "sam_staff"])
+def persona_token(request) -> str:
+    """A token of alice (a user: the write paths, refusals of staff actions) or sam (staff: syncs too)."""
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.create(user=request.getfixturevalue(request.param)).key
+
+
 @schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
@@ -54,8 +63,8 @@ def _fuzz_world(transactional_db, seeded_registry, fake_hub):
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-def test_api_answers_every_generated_request_without_a_server_error_and_as_documented(case, alice_token):
+def test_api_answers_every_generated_request_without_a_server_error_and_as_documented(case, persona_token):
     case.call_and_validate(
-        headers={"Authorization": f"Token {alice_token}"},
+        headers={"Authorization": f"Token {persona_token}"},
         checks=[not_a_server_error, response_schema_conformance, content_type_conformance],
     )
