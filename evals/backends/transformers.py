@@ -123,7 +123,9 @@ def get_transformers_backend(
     if dtype not in DTYPES:
         raise BackendError(f"unknown dtype {dtype!r}; choose one of {', '.join(DTYPES)}")
     resolved = _resolve_device(device)
-    key = (spec.repo_id, spec.revision, spec.local_weights, resolved, dtype)
+    # Local weights are what they are whatever revision is asked for (services pass the stored sha256).
+    revision = "" if spec.local_weights else spec.revision
+    key = (spec.repo_id, revision, spec.local_weights, resolved, dtype)
     with _WARM_LOCK:
         backend = _WARM.get(key)
         if backend is not None:

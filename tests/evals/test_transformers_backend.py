@@ -138,6 +138,9 @@ def test_describe_reports_the_sha256_of_the_gguf_file_dtype_and_device(smollm2):
 def test_the_loaded_model_stays_warm_for_the_next_run(smollm2):
     again = get_transformers_backend(spec=SMOL, device="cpu", dtype="auto", batch_size=4)
     assert again is smollm2 and again.batch_size == 4
+    # The services pass the stored weights digest as the revision: local weights are the same model.
+    pinned = ModelSpec(repo_id=SMOL.repo_id, revision="sha256:abc", local_weights=SMOL.local_weights)
+    assert get_transformers_backend(spec=pinned, device="cpu", dtype="auto", batch_size=8) is smollm2
     smollm2.batch_size = 8
 
 
