@@ -39,7 +39,6 @@ REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 MAX_LIMIT = 100_000
 # Seconds a run may wait after its creation before the dispatcher sends it (the on-commit send
 # normally does it within milliseconds; this avoids racing it).
-DISPATCH_GRACE_SECONDS = 10
 
 
 class SubmissionError(Exception):
@@ -496,8 +495,8 @@ def eval_runs_dispatch() -> int:
     Returns how many were sent. Sending twice is harmless: the worker's claim runs a run once.
     """
     now = timezone.now()
-    stale = now - timedelta(seconds=getattr(settings, "EVAL_REDISPATCH_AFTER", settings.EVAL_TIME_LIMIT + 600))
-    grace = now - timedelta(seconds=getattr(settings, "EVAL_DISPATCH_GRACE", DISPATCH_GRACE_SECONDS))
+    stale = now - timedelta(seconds=settings.EVAL_REDISPATCH_AFTER)
+    grace = now - timedelta(seconds=settings.EVAL_DISPATCH_GRACE)
     ids = list(
         EvalRun.objects.filter(status=EvalRun.Status.QUEUED, cancel_requested=False)
         .filter(Q(dispatched_at__isnull=True, created_at__lt=grace) | Q(dispatched_at__lt=stale))

@@ -41,7 +41,7 @@ def eval_run_execute_task(self, run_id: int) -> None:  # noqa: ANN001 - bound Ce
             services.eval_run_release(run_id=run_id)
         except DatabaseError:
             pass  # still down: the reaper requeues the run when its heartbeat is stale
-        raise self.retry(exc=exc, countdown=getattr(settings, "EVAL_DB_RETRY_DELAY", 30)) from exc
+        raise self.retry(exc=exc, countdown=settings.EVAL_DB_RETRY_DELAY) from exc
     finally:
         close_old_connections()
 

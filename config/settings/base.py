@@ -186,6 +186,12 @@ EVAL_SOFT_TIME_LIMIT = env.int("LADDER_EVAL_SOFT_TIME_LIMIT", default=6 * 3600)
 EVAL_TIME_LIMIT = env.int("LADDER_EVAL_TIME_LIMIT", default=EVAL_SOFT_TIME_LIMIT + 300)
 EVAL_HEARTBEAT_TIMEOUT = env.int("LADDER_EVAL_HEARTBEAT_TIMEOUT", default=600)
 EVAL_MAX_ATTEMPTS = env.int("LADDER_EVAL_MAX_ATTEMPTS", default=3)
+# The dispatcher leaves a new run alone this long (its after-commit send is on the way), and sends a
+# queued run again when its last message is older than EVAL_REDISPATCH_AFTER and nobody claimed it.
+EVAL_DISPATCH_GRACE = env.int("LADDER_EVAL_DISPATCH_GRACE", default=10)
+EVAL_REDISPATCH_AFTER = env.int("LADDER_EVAL_REDISPATCH_AFTER", default=EVAL_TIME_LIMIT + 600)
+# Seconds an evaluation task waits before retrying after a database error.
+EVAL_DB_RETRY_DELAY = env.int("LADDER_EVAL_DB_RETRY_DELAY", default=30)
 
 # --- Celery -----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
