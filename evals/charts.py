@@ -168,12 +168,12 @@ def bar_chart(
     *,
     percent: bool,
     width: int = 720,
-    height: int = 300,
+    height: int = 340,
 ) -> BarChart | None:
     """Grouped bars: one group per benchmark, one bar per model (value, 95% interval) with a whisker."""
     if not groups or not series:
         return None
-    left, top, right_margin, bottom_margin = 48, 12, 12, 48
+    left, top, right_margin, bottom_margin = 48, 12, 12, 96
     chart = BarChart(width, height, left, top, width - left - right_margin, height - top - bottom_margin)
     scale = 100.0 if percent else 1.0
     highest = 0.0

@@ -232,9 +232,17 @@ def _dots(chart: Any) -> str:
         return ""
     return format_html_join(
         "",
-        '<a href="{}"><circle cx="{}" cy="{}" r="{}" class="{}"><title>{}</title></circle></a>',
+        '<a href="{}"><circle cx="{}" cy="{}" r="{}" class="{}" fill="{}" fill-opacity="0.6"><title>{}</title></circle></a>',
         (
-            (d.href, d.x, d.y, 5 if d.frontier else 3.5, "dot frontier-dot" if d.frontier else "dot", d.label)
+            (
+                d.href,
+                d.x,
+                d.y,
+                5 if d.frontier else 3.5,
+                "dot frontier-dot" if d.frontier else "dot",
+                "#d9822b" if d.frontier else "#2952cc",
+                d.label,
+            )
             for d in chart.dots
         ),
     )
