@@ -1125,3 +1125,20 @@ def leaderboard_cached(namespace: str, params: dict[str, Any], compute: Callable
     """`compute()` cached under the current generation for these params (rendered pages, API bodies)."""
     digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode(), usedforsecurity=False).hexdigest()
     return _cached(f"leaderboard:{namespace}:{leaderboard_cache_generation()}:{digest}", compute)
+
+
+def leaderboard_cache_peek(namespace: str, params: dict[str, Any]) -> Any:
+    """A value stored by leaderboard_cache_put under the current generation, or None."""
+    if _ttl() <= 0:
+        return None
+    return cache.get(_namespaced_key(namespace, params))
+
+
+def leaderboard_cache_put(namespace: str, params: dict[str, Any], value: Any) -> None:
+    if _ttl() > 0:
+        cache.set(_namespaced_key(namespace, params), value, timeout=_ttl())
+
+
+def _namespaced_key(namespace: str, params: dict[str, Any]) -> str:
+    digest = hashlib.sha1(json.dumps(params, sort_keys=True, default=str).encode(), usedforsecurity=False).hexdigest()
+    return f"leaderboard:{namespace}:{leaderboard_cache_generation()}:{digest}"

@@ -27,6 +27,8 @@ from evals.selectors.leaderboard import (
     benchmark_infos,
     benchmarks,
     compare_models,
+    leaderboard_cache_peek,
+    leaderboard_cache_put,
     leaderboard_cached,
     leaderboard_page,
     model_choices,
@@ -86,12 +88,19 @@ def _url(query: dict[str, str], **changes: Any) -> str:
 
 
 def leaderboard(request: HttpRequest) -> HttpResponse:
+    language = get_language() or "en"
+    raw = {"query": sorted(request.GET.lists()), "lang": language}
+    hit = leaderboard_cache_peek("page-raw", raw)
+    if hit is not None:  # the same query string again: no validation, no selectors
+        html, errors, params = hit
+        return render(
+            request, "evals/leaderboard.html", {"board_html": mark_safe(html), "errors": errors, "params": params}
+        )  # noqa: S308
     params, errors = _params(request)
     query = _raw_query(request)
     query.pop("page", None)
     for bad in errors:
         query.pop(bad, None)
-    language = get_language() or "en"
 
     def body() -> str:
         return _render_board(params, query, language)
@@ -102,6 +111,8 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         errors["suite"] = [str(exc)]
         params = dict(DEFAULTS)
         html = _render_board(params, {}, language)
+    errors = {field: [str(m) for m in messages] for field, messages in errors.items()}
+    leaderboard_cache_put("page-raw", raw, (html, errors, params))
     return render(
         request,
         "evals/leaderboard.html",

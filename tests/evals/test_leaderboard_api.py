@@ -108,6 +108,15 @@ def test_leaderboard_api_rejects_bad_queries_with_a_clear_400(api_client, query,
     assert message in " ".join(body["errors"][field])
 
 
+def test_a_repeated_query_shows_a_newly_finished_run_after_the_bump(api_client):
+    complete_run(model("a/a"), 0.5)
+    assert api_client.get("/api/v1/leaderboard/?board=en").json()["count"] == 1
+    complete_run(model("b/b"), 0.6)
+    leaderboard_cache_bump()  # what the evals services do when a run finishes
+    body = api_client.get("/api/v1/leaderboard/?board=en").json()
+    assert [r["model"]["id"] for r in body["results"]] == ["b/b", "a/a"]
+
+
 def test_leaderboard_api_accepts_parameter_counts_in_b_and_m(api_client):
     complete_run(model("a/small", parameters=500_000_000), 0.4)
     complete_run(model("b/big", parameters=13_000_000_000), 0.6)

@@ -108,9 +108,10 @@ def test_empty_leaderboard_tells_users_how_to_submit(client):
 
 def test_bad_filter_is_reported_and_ignored(client):
     complete_run(model("a/a"), 0.5)
-    html = page(client, weights="sometimes", min_params="lots")
-    assert "were not understood" in html
-    assert table_ids(html) == ["a/a"]
+    for _ in range(2):  # the second answer comes from the cache and still says so
+        html = page(client, weights="sometimes", min_params="lots")
+        assert "were not understood" in html
+        assert table_ids(html) == ["a/a"]
 
 
 def test_leaderboard_page_works_in_chinese(client):
