@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -268,6 +268,8 @@ def hub_model_sync(*, repo_id: str, revision: str | None = None) -> tuple[Langua
         if exc.kind == "not_found":
             _mark_missing(LanguageModel.objects.filter(repo_id__iexact=repo_id))
         raise
+    if not info.sha:
+        raise HubTemporaryError(f"the Hub sent no commit sha for {repo_id}", kind="malformed")
     return hub_model_upsert(info)
 
 
@@ -298,6 +300,14 @@ class _Tally:
             message = str(exc).strip().splitlines()[0][:500] if str(exc).strip() else type(exc).__name__
             self.errors.append({"repo_id": repo_id, "kind": kind, "message": message})
         logger.warning("Hub sync #%s: %s %s: %s", self.run.pk, repo_id or "listing", kind, exc)
+        _db_recover(exc)
+
+
+def _db_recover(exc: BaseException) -> None:
+    """After a database error, drop a dead connection so the next model reconnects (a restarted
+    PostgreSQL must not fail every later model). Never inside a transaction the caller holds."""
+    if isinstance(exc, DatabaseError) and not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
 
 
 def _write_page(items: Sequence[HubModel | HubError], tally: _Tally) -> None:
@@ -369,6 +379,7 @@ def _write_chunk(
             changed.extend(leftovers)
         except Exception as exc:  # noqa: BLE001 - one bad row must not sink the chunk: go one by one
             logger.warning("Hub sync: bulk insert failed (%s); writing the chunk's new models one by one", exc)
+            _db_recover(exc)
             changed.extend(new)
     updatable = [(info, config_file) for info, config_file in changed if info.repo_id in existing]
     single = [(info, config_file) for info, config_file in changed if info.repo_id not in existing]
@@ -380,6 +391,7 @@ def _write_chunk(
             single.extend(leftovers)
         except Exception as exc:  # noqa: BLE001 - one bad row must not sink the chunk: go one by one
             logger.warning("Hub sync: bulk update failed (%s); writing the chunk's changed models one by one", exc)
+            _db_recover(exc)
             single.extend(updatable)
     for info, config_file in single:
         try:
@@ -676,7 +688,11 @@ def _finish(tally: _Tally) -> SyncRun:
     else:
         run.status = SyncRun.Status.SUCCEEDED
     run.finished_at = timezone.now()
-    run.save()
+    try:
+        run.save()
+    except DatabaseError as exc:  # the connection died at the very end: reconnect once, or the run stays "running"
+        _db_recover(exc)
+        run.save()
     return run
 
 

@@ -286,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._json(status, {"error": message}, headers)
 
     def _apply_fault(self, fault: Fault, repo_id: str | None) -> bool:
-        """Answer with the fault; False when the fault only alters the data (missing_fields)."""
+        """Answer with the fault; False when the normal answer follows (after a hang)."""
         if fault.kind == "rate_limit":
             self._error(
                 429,
@@ -297,8 +297,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif fault.kind == "server_error":
             self._error(fault.status, None, "Internal Error - We're working hard to fix this as soon as possible!")
         elif fault.kind == "hang":
-            time.sleep(fault.hang_seconds)
-            self._json(200, [] if repo_id is None else {"id": repo_id})
+            time.sleep(fault.hang_seconds)  # then the real answer, which a client that timed out never reads
+            return False
         elif fault.kind == "malformed":
             self._send(200, b'{"_id": "65f0", "id": "broken", "tags": [', {"Content-Type": "application/json"})
         elif fault.kind == "not_found":

@@ -377,3 +377,35 @@ def test_changed_models_are_written_in_bulk_so_queries_do_not_grow_with_their_nu
     changed = _model(ids[10])
     assert changed.license.key == "mit" and _languages(changed) == {"de", "fr", "en"}  # card + tags
     assert changed.updated_at > changed.created_at
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_survives_a_database_restart_and_still_finishes_its_run(fake_hub, monkeypatch):
+    import psycopg
+
+    real_upsert = hub_sync.hub_model_upsert
+    calls = []
+
+    def restart_database_after_the_first_model(info, **kwargs):
+        result = real_upsert(info, **kwargs)
+        if not calls:  # PostgreSQL drops our connection, as a restart would
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_backend_pid()")
+                pid = cursor.fetchone()[0]
+            params = connection.get_connection_params()
+            with psycopg.connect(
+                host=params.get("host"), port=params.get("port"), user=params.get("user"), dbname="postgres"
+            ) as admin:
+                admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        calls.append(info.repo_id)
+        return result
+
+    monkeypatch.setattr(hub_sync, "hub_model_upsert", restart_database_after_the_first_model)
+    ids = ["Qwen/Qwen-7B", "THUDM/chatglm-6b", "meta-llama/Llama-2-7b-hf"]
+
+    run = sync_hub(models=ids)
+
+    assert run.status in (SyncRun.Status.PARTIAL, SyncRun.Status.SUCCEEDED) and run.finished_at
+    assert SyncRun.objects.get(pk=run.pk).status == run.status  # the run row itself was saved
+    assert run.failed <= 1 and run.created >= 2  # at most the model that met the dead connection
+    assert all(m.hub_sha for m in LanguageModel.objects.filter(repo_id__in=ids))
