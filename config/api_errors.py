@@ -3,23 +3,33 @@
 Registered as REST_FRAMEWORK["EXCEPTION_HANDLER"], so the registry and evals APIs answer 400, 401,
 403, 404, 405, 409, 413, 415 and 429 the same way. `code` is stable and machine-readable, `message`
 is for people, `field` names the input an error is about (the first one, where there are several;
-`fields` then lists every field's messages). Also: a JSON parser that refuses oversized bodies with
-413 instead of reading them.
+`fields` then lists every field's messages). A 429 also says `retry_after` (seconds, as the
+Retry-After header). A database that does not answer is a 503 `unavailable`; any other unexpected
+exception is a 500 `server_error` whose body says nothing of the internals (the traceback goes to
+the log). Also: a JSON parser that refuses oversized bodies with 413 instead of reading them, and
+`ErrorResponseSerializer`, the body's OpenAPI description (config/api_schema.py adds it to every
+operation's error responses).
 """
 
 from __future__ import annotations
 
+import io
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
-from rest_framework import exceptions, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
+
+logger = logging.getLogger(__name__)
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -54,8 +64,6 @@ class BoundedJSONParser(JSONParser):
                 length = 0
         if length > limit:
             raise PayloadTooLarge(_("The request body is larger than %(limit)d bytes.") % {"limit": limit})
-        import io
-
         data = stream.read(limit + 1) if stream is not None else b""
         if len(data) > limit:
             raise PayloadTooLarge(_("The request body is larger than %(limit)d bytes.") % {"limit": limit})
@@ -73,8 +81,33 @@ _DEFAULT_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     429: "throttled",
+    500: "server_error",
     503: "unavailable",
 }
+
+
+class ErrorDetailSerializer(serializers.Serializer):
+    """What went wrong: the `error` object of every API error body."""
+
+    code = serializers.CharField(
+        help_text="Stable, machine-readable: invalid, parse_error, not_authenticated, authentication_failed, "
+        "permission_denied, not_found, method_not_allowed, conflict, payload_too_large, "
+        "unsupported_media_type, throttled, unavailable, server_error, or a more precise code of the endpoint."
+    )
+    message = serializers.CharField(help_text="For people: what is wrong, naming the field or the resource.")
+    field = serializers.CharField(required=False, help_text="The input the error is about (the first one).")
+    fields = serializers.DictField(
+        child=serializers.JSONField(),
+        required=False,
+        help_text="Validation errors only: every invalid field with its messages.",
+    )
+    retry_after = serializers.IntegerField(required=False, help_text="429 only: seconds to wait.")
+
+
+class ErrorResponseSerializer(serializers.Serializer):
+    """The body of every API error response."""
+
+    error = ErrorDetailSerializer()
 
 
 def _first_error(detail: Any, prefix: str = "") -> tuple[str | None, str, str]:
@@ -102,8 +135,25 @@ def _flatten(detail: Any) -> Any:
     return str(detail)
 
 
-def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """DRF's handler, with every error reshaped to `{"error": {"code", "message", "field"?}}`."""
+def _unexpected(exc: Exception, context: dict[str, Any]) -> Response:
+    """A 503 for a database that does not answer, else a 500; the details go to the log only."""
+    request = context.get("request")
+    where = f"{request.method} {request.path}" if request is not None else "an API request"
+    set_rollback()
+    if isinstance(exc, OperationalError | InterfaceError):
+        logger.warning("database unavailable during %s: %s", where, type(exc).__name__, exc_info=exc)
+        body = {"code": "unavailable", "message": str(_("The database is unavailable; try again later."))}
+        return Response({"error": body}, status=status.HTTP_503_SERVICE_UNAVAILABLE, headers={"Retry-After": "5"})
+    logger.error("unhandled exception during %s", where, exc_info=exc)
+    body = {"code": "server_error", "message": str(_("Internal server error."))}
+    return Response({"error": body}, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF's handler, with every error reshaped to `{"error": {"code", "message", "field"?, "fields"?}}`.
+
+    Exceptions DRF does not know answer 503 (the database) or 500 (anything else) with the same shape.
+    """
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
     elif isinstance(exc, Http404):
@@ -112,7 +162,7 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
         exc = exceptions.PermissionDenied(str(exc) or None)
     response = drf_exception_handler(exc, context)
     if response is None:
-        return None
+        return _unexpected(exc, context)
     body: dict[str, Any] = {}
     detail = getattr(exc, "detail", None)
     if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict | list):

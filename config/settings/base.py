@@ -145,7 +145,16 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Every API error answers {"error": {"code", "message", "field"?, "fields"?}} (config/api_errors.py),
+    # and the schema documents that body on every operation's error responses (config/api_schema.py).
+    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "config.api_schema.ErrorAwareAutoSchema",
+    # JSON bodies over DATA_UPLOAD_MAX_MEMORY_SIZE answer 413 unread (form bodies: Django's own limit).
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api_errors.BoundedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_RATES": {

@@ -11,8 +11,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import exceptions, serializers, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
@@ -21,7 +21,8 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from config.api_errors import BoundedJSONParser, api_exception_handler
+from config.api_errors import BoundedJSONParser, ErrorResponseSerializer
+from config.api_schema import error_response
 from evals import services
 from evals.api.serializers_runs import (
     EvaluationCreatedSerializer,
@@ -33,20 +34,8 @@ from evals.api.serializers_runs import (
 from evals.models import EvalRun
 from evals.selectors.runs import run_get, run_items, run_list
 
-ERROR_BODY = inline_serializer(
-    name="ErrorBody",
-    fields={
-        "error": inline_serializer(
-            name="ErrorDetail",
-            fields={
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "field": serializers.CharField(required=False),
-            },
-        )
-    },
-)
-ERRORS = {code: OpenApiResponse(ERROR_BODY) for code in (400, 401, 403, 404, 409, 413, 429)}
+ERROR_BODY = ErrorResponseSerializer
+ERRORS = {code: error_response(code) for code in (400, 401, 403, 404, 409, 413, 429)}
 
 
 class SubmissionRejected(exceptions.APIException):
@@ -75,9 +64,6 @@ class ItemCursorPagination(CursorPagination):
 class _EvaluationApi(APIView):
     parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
 
-    def get_exception_handler(self):  # noqa: ANN201 - DRF hook
-        return api_exception_handler
-
 
 def _get_run(run_id: int) -> EvalRun:
     try:
@@ -88,6 +74,7 @@ def _get_run(run_id: int) -> EvalRun:
 
 class EvaluationListCreateApi(_EvaluationApi):
     permission_classes = [IsAuthenticatedOrReadOnly]
+    pagination_class = EvaluationCursorPagination  # named for the schema: the list is {next, previous, results}
     throttle_scope = "submissions"
 
     def get_throttles(self):  # noqa: ANN201 - DRF hook
@@ -191,6 +178,7 @@ class EvaluationCancelApi(_EvaluationApi):
 
 class EvaluationItemListApi(_EvaluationApi):
     permission_classes = [IsAuthenticatedOrReadOnly]
+    pagination_class = ItemCursorPagination  # named for the schema: the list is {next, previous, results}
 
     @extend_schema(
         operation_id="evaluations_items",

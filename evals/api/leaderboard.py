@@ -10,13 +10,14 @@ from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import extend_schema
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api_schema import error_response
 from evals.api.leaderboard_serializers import (
     BenchmarkOut,
     LeaderboardOut,
@@ -38,27 +39,19 @@ from evals.selectors.leaderboard import (
     suite_infos,
 )
 
-ERROR_RESPONSE = OpenApiResponse(
-    description='Invalid query: {"detail": "...", "errors": {"field": ["message"]}}', response=OpenApiTypes.OBJECT
-)
+# Errors are raised as DRF exceptions: config.api_errors answers them with the API's one error body,
+# {"error": {"code", "message", "field", "fields"}}, documented by config.api_schema.
+ERROR_RESPONSE = error_response(400, "Invalid query: `error.field` names the first bad parameter.")
 
 
-def _error(detail: str, errors: Any = None, code: int = status.HTTP_400_BAD_REQUEST) -> Response:
-    body: dict[str, Any] = {"detail": detail}
-    if errors is not None:
-        body["errors"] = errors
-    return Response(body, status=code)
-
-
-def _validated(request: Request) -> tuple[dict[str, Any] | None, Response | None]:
+def _validated(request: Request) -> dict[str, Any]:
+    """The validated query; raises ValidationError (400) naming every bad parameter."""
     query = LeaderboardQuerySerializer(data=request.query_params)
     try:
-        valid = query.is_valid()
+        query.is_valid(raise_exception=True)
     except LeaderboardError as exc:
-        return None, _error(str(exc))
-    if not valid:
-        return None, _error("Invalid leaderboard query.", query.errors)
-    return dict(query.validated_data), None
+        raise ValidationError(str(exc)) from exc
+    return dict(query.validated_data)
 
 
 def _page_url(request: Request, page: int) -> str:
@@ -95,10 +88,7 @@ class LeaderboardApi(APIView):
             body = leaderboard_cache_peek("api-raw", raw)
             if body is not None:
                 return HttpResponse(body, content_type="application/json")
-        params, error = _validated(request)
-        if error is not None:
-            return error
-        assert params is not None
+        params = _validated(request)
 
         def compute() -> dict[str, Any]:
             page = leaderboard_page(
@@ -137,7 +127,7 @@ class LeaderboardApi(APIView):
         try:
             body = leaderboard_cached("api-json", key, rendered)
         except LeaderboardError as exc:
-            return _error(str(exc))
+            raise ValidationError(str(exc)) from exc
         if as_json:
             leaderboard_cache_put("api-raw", raw, body)
             return HttpResponse(body, content_type="application/json")
@@ -181,10 +171,7 @@ class LeaderboardCsvApi(APIView):
         summary="Leaderboard as CSV, with intervals and provenance columns",
     )
     def get(self, request: Request) -> Any:
-        params, error = _validated(request)
-        if error is not None:
-            return error
-        assert params is not None
+        params = _validated(request)
         try:
             keys, rows = leaderboard_export(
                 suite=params["suite"],
@@ -194,7 +181,7 @@ class LeaderboardCsvApi(APIView):
                 ordering=params["ordering"],
             )
         except LeaderboardError as exc:
-            return _error(str(exc))
+            raise ValidationError(str(exc)) from exc
         header = list(CSV_FIXED)
         for key in keys:
             header += [key, f"{key}_normalized", f"{key}_ci95_low", f"{key}_ci95_high", f"{key}_n", f"{key}_metric"]
@@ -263,11 +250,11 @@ class BenchmarkListApi(APIView):
 class BenchmarkDetailApi(APIView):
     permission_classes = [AllowAny]
 
-    @extend_schema(responses={200: BenchmarkOut, 404: ERROR_RESPONSE}, summary="One benchmark")
+    @extend_schema(responses={200: BenchmarkOut, 404: error_response(404)}, summary="One benchmark")
     def get(self, request: Request, key: str) -> Response:
         if key not in benchmarks():
             known = ", ".join(benchmarks())
-            return _error(f"Unknown benchmark {key!r}; known benchmarks: {known}.", code=status.HTTP_404_NOT_FOUND)
+            raise NotFound(f"Unknown benchmark {key!r}; known benchmarks: {known}.")
         return Response(benchmark_info(key))
 
 

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from evals.selectors.leaderboard import (
@@ -40,6 +41,14 @@ def parse_parameters(value: str) -> int:
     return int(float(number) * _SCALE[suffix.lower()])
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": _SIZE_RE.pattern,
+        "description": "A parameter count: 7000000000, 7B, 1.5b or 500M.",
+        "example": "7B",
+    }
+)
 class ParametersField(serializers.Field):
     default_error_messages = {"invalid": _("Enter a parameter count such as 7000000000, 7B or 500M.")}
 

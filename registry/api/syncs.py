@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import IsAdminUser
@@ -57,9 +58,20 @@ class SyncRunListCreateApi(GenericAPIView):
     serializer_class = SyncRunSerializer
 
     def get_queryset(self):
-        return sync_run_list(status=self.request.query_params.get("status") or None)
+        wanted = self.request.query_params.get("status") or None
+        if wanted is not None and wanted not in SyncRun.Status.values:
+            known = ", ".join(SyncRun.Status.values)
+            raise serializers.ValidationError({"status": [f"Unknown status {wanted!r}; use one of {known}."]})
+        return sync_run_list(status=wanted)
 
-    @extend_schema(responses=SyncRunSerializer(many=True))
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(
+                "status", OpenApiTypes.STR, enum=SyncRun.Status.values, description="Only runs in this state."
+            )
+        ],
+        responses=SyncRunSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(self.get_queryset())
         return self.get_paginated_response(SyncRunSerializer(page, many=True).data)

@@ -6,8 +6,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import serializers
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
 from rest_framework.pagination import LimitOffsetPagination
@@ -15,6 +14,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from config.api_schema import error_response
 from registry.api.serializers import ModelDetailSerializer, ModelListSerializer
 from registry.models import LanguageModel
 from registry.selectors.models import (
@@ -25,12 +25,6 @@ from registry.selectors.models import (
     model_get,
     model_lineage,
     model_list,
-)
-
-_ERROR = inline_serializer(
-    "ModelFilterError",
-    fields={"detail": serializers.CharField(required=False)},
-    help_text="Bad filters: {filter: [message]}; unknown model: {detail: message}.",
 )
 
 MODEL_FILTER_PARAMETERS = [
@@ -60,6 +54,7 @@ class ModelPagination(LimitOffsetPagination):
 
 
 def _filters(request: Request) -> dict[str, Any]:
+    """The cleaned filters; a bad value raises ValidationError, answered 400 naming every bad filter."""
     try:
         return model_filters_clean(request.query_params)
     except FilterError as exc:
@@ -80,7 +75,10 @@ class ModelListApi(ListAPIView):
         operation_id="models_list",
         summary="List models",
         parameters=MODEL_FILTER_PARAMETERS,
-        responses={200: ModelListSerializer(many=True), 400: OpenApiResponse(_ERROR, description="Bad filter value.")},
+        responses={
+            200: ModelListSerializer(many=True),
+            400: error_response(400, "Bad filter value: `error.field` names the first, `error.fields` lists them all."),
+        },
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -102,7 +100,7 @@ class ModelDetailApi(GenericAPIView):
             ),
             OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, description="Name part of the id."),
         ],
-        responses={200: ModelDetailSerializer, 404: OpenApiResponse(_ERROR, description="No such model.")},
+        responses={200: ModelDetailSerializer, 404: error_response(404, "No model with this id.")},
     )
     def get(self, request: Request, org: str, name: str) -> Response:
         try:

@@ -119,6 +119,7 @@ def test_submissions_are_throttled_per_user(alice_client, fake_hub, settings):
     assert response.status_code == 429
     error = _error(response)
     assert error["code"] == "throttled" and error["retry_after"] > 0
+    assert int(response["Retry-After"]) == error["retry_after"]
     # Reading is not throttled.
     assert alice_client.get(URL).status_code == 200
 

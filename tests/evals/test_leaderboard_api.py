@@ -103,9 +103,10 @@ def test_leaderboard_api_zh_board_averages_the_chinese_benchmarks_only(api_clien
 def test_leaderboard_api_rejects_bad_queries_with_a_clear_400(api_client, query, field, message):
     response = api_client.get("/api/v1/leaderboard/", query)
     assert response.status_code == 400
-    body = response.json()
-    assert body["detail"] == "Invalid leaderboard query."
-    assert message in " ".join(body["errors"][field])
+    error = response.json()["error"]
+    assert error["code"] and error["field"] == field
+    assert message in " ".join(error["fields"][field])
+    assert message in error["message"]
 
 
 def test_a_repeated_query_shows_a_newly_finished_run_after_the_bump(api_client):
@@ -167,7 +168,9 @@ def test_leaderboard_csv_exports_every_filtered_row_with_a_header_and_provenance
 def test_leaderboard_csv_rejects_bad_queries(api_client):
     response = api_client.get("/api/v1/leaderboard.csv", {"suite": "nope"})
     assert response.status_code == 400
-    assert "Unknown suite" in response.json()["errors"]["suite"][0]
+    assert response["Content-Type"] == "application/json"  # errors are JSON, not CSV
+    error = response.json()["error"]
+    assert error["field"] == "suite" and "Unknown suite" in error["fields"]["suite"][0]
 
 
 def test_benchmark_api_describes_each_benchmark_with_item_count_and_baseline(api_client):
@@ -185,7 +188,8 @@ def test_benchmark_api_describes_each_benchmark_with_item_count_and_baseline(api
 def test_benchmark_api_answers_404_for_an_unknown_benchmark(api_client):
     response = api_client.get("/api/v1/benchmarks/nope/")
     assert response.status_code == 404
-    assert "Unknown benchmark 'nope'" in response.json()["detail"]
+    error = response.json()["error"]
+    assert error["code"] == "not_found" and "Unknown benchmark 'nope'" in error["message"]
 
 
 def test_suite_api_lists_suites_with_their_boards(api_client):

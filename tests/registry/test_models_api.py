@@ -92,7 +92,9 @@ def test_unknown_model_is_a_json_404(api_client, catalog):
 
     assert response.status_code == 404
     assert response["Content-Type"].startswith("application/json")
-    assert "nobody/nothing" in response.json()["detail"]
+    error = response.json()["error"]
+    assert error["code"] == "not_found"
+    assert "nobody/nothing" in error["message"]
 
 
 def test_closed_model_endpoint_and_key_variable_are_visible_to_staff_only(api_client, catalog, alice, sam_staff):
@@ -181,9 +183,12 @@ def test_bad_filter_values_answer_400_naming_the_filter(api_client, catalog, que
     response = api_client.get(f"/api/v1/models/?{query}")
 
     assert response.status_code == 400
-    body = response.json()
-    assert field in body
-    assert isinstance(body[field], list) and body[field][0]
+    error = response.json()["error"]
+    # The API's one error body: the first bad filter in `field` and `message`, every one in `fields`.
+    assert error["code"] and error["field"] in error["fields"]
+    assert field in error["fields"]
+    assert isinstance(error["fields"][field], list) and error["fields"][field][0]
+    assert error["message"].startswith(f"{error['field']}: ")
 
 
 def test_pages_of_the_list_are_stable_and_cover_every_model_once(api_client, catalog):
@@ -213,10 +218,13 @@ def test_models_api_is_read_only_writes_need_auth_and_are_refused(api_client, ca
 
     anonymous = api_client.post("/api/v1/models/", {"id": "evil/model"}, format="json")
     assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "not_authenticated"
 
     token = Token.objects.create(user=alice)
     api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    assert api_client.post("/api/v1/models/", {"id": "evil/model"}, format="json").status_code == 405
+    refused = api_client.post("/api/v1/models/", {"id": "evil/model"}, format="json")
+    assert refused.status_code == 405
+    assert refused.json()["error"]["code"] == "method_not_allowed" and "POST" in refused.json()["error"]["message"]
     assert api_client.delete("/api/v1/models/openai/gpt-4/").status_code == 405
     assert LanguageModel.objects.count() == before
 

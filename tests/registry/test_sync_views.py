@@ -86,13 +86,25 @@ def test_queued_sync_is_marked_failed_when_the_broker_refuses_it(
 
 
 def test_syncs_api_lists_runs_for_staff_only(api_client, alice, sam_staff, finished_run):
-    assert api_client.get("/api/v1/syncs/").status_code in (401, 403)
+    anonymous = api_client.get("/api/v1/syncs/")
+    assert anonymous.status_code == 401 and anonymous.json()["error"]["code"] == "not_authenticated"
     api_client.force_authenticate(alice)
-    assert api_client.get("/api/v1/syncs/").status_code == 403
+    refused = api_client.get("/api/v1/syncs/")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "permission_denied"
     api_client.force_authenticate(sam_staff)
     data = api_client.get("/api/v1/syncs/").json()
     assert data["count"] == 1
     assert data["results"][0]["errors"][0]["kind"] == "gated" and data["results"][0]["status"] == "partial"
+    assert api_client.get("/api/v1/syncs/", {"status": "partial"}).json()["count"] == 1
+    assert api_client.get("/api/v1/syncs/", {"status": "running"}).json()["count"] == 0
+
+
+def test_syncs_api_rejects_an_unknown_status_filter_naming_it(api_client, sam_staff, finished_run):
+    api_client.force_authenticate(sam_staff)
+    response = api_client.get("/api/v1/syncs/", {"status": "exploded"})
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["field"] == "status" and "'exploded'" in error["message"] and "partial" in error["message"]
 
 
 def test_syncs_api_post_queues_a_sync_and_answers_202(
@@ -103,7 +115,10 @@ def test_syncs_api_post_queues_a_sync_and_answers_202(
     api_client.force_authenticate(alice)
     assert api_client.post("/api/v1/syncs/", {"authors": ["Qwen"]}, format="json").status_code == 403
     api_client.force_authenticate(sam_staff)
-    assert api_client.post("/api/v1/syncs/", {}, format="json").status_code == 400
+    empty = api_client.post("/api/v1/syncs/", {}, format="json")
+    assert empty.status_code == 400 and "Say what to sync" in empty.json()["error"]["message"]
+    bad_limit = api_client.post("/api/v1/syncs/", {"limit": 0}, format="json")
+    assert bad_limit.status_code == 400 and bad_limit.json()["error"]["field"] == "limit"
     with django_capture_on_commit_callbacks(execute=True):
         response = api_client.post("/api/v1/syncs/", {"models": ["Qwen/Qwen-7B"]}, format="json")
     assert response.status_code == 202
