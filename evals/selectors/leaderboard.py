@@ -542,10 +542,15 @@ def _item_stderrs(missing: list[tuple[int, str, str]]) -> dict[tuple[int, str], 
     value = Case(
         *[When(benchmark=bench, then=KeyTextTransform(metric, "metrics")) for bench, metric in metric_of.items()]
     )
+    items = ItemResult.objects.filter(
+        run_id__in={run for run, _b, _m in missing}, benchmark__in=list(metric_of)
+    ).annotate(v=Cast(value, FloatField()))
+    from django.db import connection
+
+    if connection.vendor == "sqlite":  # SQLite has no STDDEV: the same numbers in Python
+        return _item_stderrs_python(items, {(run, bench) for run, bench, _m in missing})
     rows = (
-        ItemResult.objects.filter(run_id__in={run for run, _b, _m in missing}, benchmark__in=list(metric_of))
-        .annotate(v=Cast(value, FloatField()))
-        .values("run_id", "benchmark")
+        items.values("run_id", "benchmark")
         .annotate(sd=StdDev("v", sample=True), n=Count("v"), mean=Avg("v"))
         .order_by()
     )
@@ -555,6 +560,22 @@ def _item_stderrs(missing: list[tuple[int, str, str]]) -> dict[tuple[int, str], 
         key = (row["run_id"], row["benchmark"])
         if key in wanted and row["n"]:
             out[key] = (row["sd"] or 0.0) / math.sqrt(row["n"]) if row["n"] > 1 else None
+    return out
+
+
+def _item_stderrs_python(items: Any, wanted: set[tuple[int, str]]) -> dict[tuple[int, str], float | None]:
+    values: dict[tuple[int, str], list[float]] = defaultdict(list)
+    for run_id, bench, v in items.values_list("run_id", "benchmark", "v").order_by().iterator():
+        if v is not None and (run_id, bench) in wanted:
+            values[(run_id, bench)].append(v)
+    out: dict[tuple[int, str], float | None] = {}
+    for key, xs in values.items():
+        n = len(xs)
+        if n > 1:
+            mean = sum(xs) / n
+            out[key] = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) / math.sqrt(n)
+        else:
+            out[key] = None
     return out
 
 

@@ -262,3 +262,20 @@ def test_the_postgresql_aggregate_and_the_portable_path_read_the_same_runs():
     assert comparable(_runs_postgresql("quick", keys, baselines)) == comparable(_runs_orm("quick", keys))
     (full,) = [row for row in _runs_postgresql("quick", keys, baselines) if row[11]]
     assert full[11][0] == pytest.approx(0.7)  # the average computed in the database
+
+
+def test_the_python_item_stderr_matches_the_database_aggregate():
+    from django.db.models import FloatField
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
+
+    from evals.models import ItemResult
+    from evals.selectors.leaderboard import _item_stderrs, _item_stderrs_python
+
+    run = complete_run(model("a/a"), 0.6)
+    items(run, "arc_easy", [1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0])
+    wanted = {(run.id, "arc_easy")}
+    portable = _item_stderrs_python(
+        ItemResult.objects.filter(run=run).annotate(v=Cast(KeyTextTransform("acc", "metrics"), FloatField())), wanted
+    )
+    assert portable == pytest.approx(_item_stderrs([(run.id, "arc_easy", "acc")]))
