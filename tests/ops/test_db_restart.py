@@ -44,18 +44,11 @@ def _wait_for(predicate, timeout: float, step: float = 0.05):
 
 
 def test_an_evaluation_whose_database_connection_dies_is_retried_and_finishes_with_every_item_once(
-    celery_worker, openai_env, monkeypatch
+    celery_worker, openai_env, settings
 ):
-    from evals import services, tasks
+    from evals import services
 
-    # Retry quickly: the production countdown is 30 s.
-    real_retry = tasks.eval_run_execute_task.retry
-
-    def quick_retry(*args, **kwargs):
-        kwargs["countdown"] = 1
-        return real_retry(*args, **kwargs)
-
-    monkeypatch.setattr(tasks.eval_run_execute_task, "retry", quick_retry)
+    settings.EVAL_DB_RETRY_DELAY = 1  # production waits 30 s before the retry
     with FakeOpenAI(mode="good", delay=0.15) as server:
         model = make_endpoint_model(server.base_url)
         run = services.eval_run_create(

@@ -34,8 +34,11 @@ def _fuzz_world(transactional_db, seeded_registry, fake_hub):
     """Committed data, the fake Hub, and the test's own database connection kept across requests."""
     from django.core.cache import cache
 
-    # Cached pages of earlier tests name rows this test's database no longer has.
+    from evals.selectors.leaderboard import leaderboard_cache_bump
+
+    # Boards cached by earlier tests (Django cache and per-process memo) name rows that are gone now.
     cache.clear()
+    leaderboard_cache_bump()
     # As Django's test client does: the WSGI handler would otherwise close the connection per request.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
