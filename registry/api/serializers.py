@@ -79,7 +79,7 @@ class ModelListSerializer(serializers.Serializer):
     def get_languages(self, obj: LanguageModel) -> list[str]:
         return sorted(lang.code for lang in obj.languages.all())
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="License key; null when unknown."))
     def get_license(self, obj: LanguageModel) -> str | None:
         return obj.license.key if obj.license_id else None
 
@@ -97,7 +97,7 @@ class ModelListSerializer(serializers.Serializer):
             "url": lic.url,
         }
 
-    @extend_schema_field(OpenApiTypes.STR)
+    @extend_schema_field(serializers.CharField(allow_null=True, help_text="Id of the base model; null for none."))
     def get_base_model(self, obj: LanguageModel) -> str | None:
         if obj.base_model_id:
             return obj.base_model.repo_id
