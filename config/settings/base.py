@@ -157,6 +157,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Anonymous API clients are limited per address (LADDER_ANON_RATE); submissions per user (a scope on
+    # the evaluations API). Counters live in CACHE_URL: use a shared cache (Redis) with several processes.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {
         "submissions": env.str("LADDER_SUBMISSION_RATE", default="5/day"),
         "anon": env.str("LADDER_ANON_RATE", default="1000/hour"),
