@@ -90,9 +90,10 @@ class ErrorDetailSerializer(serializers.Serializer):
     """What went wrong: the `error` object of every API error body."""
 
     code = serializers.CharField(
-        help_text="Stable, machine-readable: invalid, parse_error, not_authenticated, authentication_failed, "
-        "permission_denied, not_found, method_not_allowed, conflict, payload_too_large, "
-        "unsupported_media_type, throttled, unavailable, server_error, or a more precise code of the endpoint."
+        help_text="Stable, machine-readable: parse_error, not_authenticated, authentication_failed, "
+        "permission_denied, not_found, method_not_allowed, conflict, payload_too_large, unsupported_media_type, "
+        "throttled, unavailable, server_error; for a 400, the first invalid field's code (invalid, required, "
+        "invalid_choice, max_value, max_length...) or a more precise code of the endpoint (invalid_model_id...)."
     )
     message = serializers.CharField(help_text="For people: what is wrong, naming the field or the resource.")
     field = serializers.CharField(required=False, help_text="The input the error is about (the first one).")
