@@ -115,7 +115,7 @@ def _first_error(detail: Any, prefix: str = "") -> tuple[str | None, str, str]:
     """(field, message, code) of the first error in a DRF detail structure."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = key if key != "non_field_errors" else None
+            name = str(key) if key != "non_field_errors" else None
             field = f"{prefix}.{name}" if prefix and name else (name or prefix or None)
             found_field, message, code = _first_error(value, field or "")
             return found_field or field, message, code

@@ -105,6 +105,8 @@ def test_bad_bodies_answer_400_413_and_415_and_write_nothing(api_client, sam_sta
     assert xml.status_code == 415 and _error(xml)["code"] == "unsupported_media_type"
     assert "application/xml" in _error(xml)["message"]
     assert invalid.status_code == 400 and {"limit", "authors"} <= set(_error(invalid)["fields"])
+    too_long = api_client.post("/api/v1/syncs/", {"authors": ["Qwen", "x" * 101]}, format="json")
+    assert too_long.status_code == 400 and _error(too_long)["field"] == "authors.1"  # the list item, by index
     assert not SyncRun.objects.exists()
 
 
