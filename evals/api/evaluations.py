@@ -29,6 +29,7 @@ from evals.api.serializers_runs import (
     EvaluationCreateSerializer,
     EvaluationFilterSerializer,
     EvaluationSerializer,
+    ItemFilterSerializer,
     ItemResultSerializer,
 )
 from evals.models import EvalRun
@@ -183,7 +184,7 @@ class EvaluationItemListApi(_EvaluationApi):
     @extend_schema(
         operation_id="evaluations_items",
         parameters=[
-            OpenApiParameter("benchmark", OpenApiTypes.STR),
+            ItemFilterSerializer,
             OpenApiParameter("cursor", OpenApiTypes.STR),
             OpenApiParameter("page_size", OpenApiTypes.INT),
         ],
@@ -192,7 +193,9 @@ class EvaluationItemListApi(_EvaluationApi):
     )
     def get(self, request: Request, run_id: int) -> Response:
         _get_run(run_id)
-        benchmark = (request.query_params.get("benchmark") or "")[:40] or None
+        filters = ItemFilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        benchmark = filters.validated_data.get("benchmark") or None
         paginator = ItemCursorPagination()
         page = paginator.paginate_queryset(run_items(run_id=run_id, benchmark=benchmark), request, view=self)
         return paginator.get_paginated_response(ItemResultSerializer(page, many=True).data)

@@ -32,6 +32,12 @@ class EvaluationFilterSerializer(serializers.Serializer):
     partial = serializers.BooleanField(required=False, allow_null=True, default=None)
 
 
+class ItemFilterSerializer(serializers.Serializer):
+    benchmark = serializers.CharField(
+        max_length=40, required=False, allow_blank=True, help_text="Only this benchmark's items (a benchmark key)."
+    )
+
+
 class ProgressSerializer(serializers.Serializer):
     done = serializers.IntegerField()
     total = serializers.IntegerField()

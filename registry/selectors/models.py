@@ -105,6 +105,8 @@ def model_list(*, filters: dict[str, Any] | None = None) -> QuerySet[LanguageMod
 
 def model_get(*, repo_id: str) -> LanguageModel:
     """One model by its id (case-insensitive, as the Hub); raises LanguageModel.DoesNotExist."""
+    if "\x00" in repo_id:  # no id holds a NUL, and PostgreSQL refuses one in a query
+        raise LanguageModel.DoesNotExist(f"No model {repo_id!r}.")
     return model_queryset().get(repo_id__iexact=repo_id)
 
 
@@ -216,6 +218,8 @@ def model_filters_clean(params: Any) -> dict[str, Any]:
         if raw[key]:
             if len(raw[key]) > limit:
                 errors[key] = _("At most %(limit)d characters.") % {"limit": limit}
+            elif "\x00" in raw[key]:  # PostgreSQL text cannot hold NUL: refuse it rather than fail
+                errors[key] = _("Null characters are not allowed.")
             else:
                 cleaned[key] = raw[key]
     if errors:

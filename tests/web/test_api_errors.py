@@ -9,6 +9,7 @@ import pytest
 from django.db import OperationalError
 
 from registry.models import SyncRun
+from tests.evals.factories import EvalRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +140,24 @@ def test_a_database_that_does_not_answer_is_a_503_with_retry_after(api_client, m
     assert _error(response)["code"] == "unavailable"
     assert b"10.1.2.3" not in response.content
     assert int(response["Retry-After"]) > 0
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/api/v1/models/?license=mit%00", 400),
+        ("/api/v1/models/?search=llama%00", 400),
+        ("/api/v1/models/meta%00/llama/", 404),
+        ("/api/v1/leaderboard/?organization=x%00", 400),
+        ("/api/v1/evaluations/?model=a%00/b", 400),
+        ("/api/v1/evaluations/{run}/items/?benchmark=arc%00", 400),
+        ("/api/v1/benchmarks/arc%00/", 404),
+    ],
+)
+def test_a_null_character_anywhere_is_refused_with_a_4xx_not_a_500(api_client, url, expected):
+    # PostgreSQL text cannot hold NUL: such input must be refused before it reaches a query.
+    run = EvalRunFactory()
+    response = api_client.get(url.format(run=run.pk))
+
+    assert response.status_code == expected
+    assert _error(response)["code"] != "server_error"
