@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from evals.benchmarks.base import BenchmarkSpec, HubSource
+from evals.benchmarks.base import BenchmarkSpec, HubSource, argmax
 
 WINOGRANDE_REVISION = "01e74176c63542e6b0bcb004dcdea22d94fb67b5"
 
@@ -36,8 +36,6 @@ class WinograndeSpec(BenchmarkSpec):
         return self.doc_to_text(doc)
 
     def process_results(self, doc: dict[str, Any], lls: list[float]) -> dict[str, float]:
-        from evals.benchmarks.base import argmax
-
         return {"acc": 1.0 if argmax(lls) == self.gold(doc) else 0.0}
 
 
