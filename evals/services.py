@@ -648,11 +648,21 @@ def _stored_method(run: EvalRun, benchmark: str) -> str:
     return "loglikelihood" if has_ll else "generative"
 
 
+def _board_changed() -> None:
+    """The leaderboard's cached boards are stale once the current transaction commits."""
+    from evals.selectors.leaderboard import leaderboard_cache_bump
+
+    transaction.on_commit(leaderboard_cache_bump)
+
+
 def _finish(run_id: int, attempt: int | None, **fields: Any) -> bool:
     qs = EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.RUNNING)
     if attempt is not None:
         qs = qs.filter(attempts=attempt)
-    return bool(qs.update(finished_at=timezone.now(), **fields))
+    finished = bool(qs.update(finished_at=timezone.now(), **fields))
+    if finished:
+        _board_changed()
+    return finished
 
 
 def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | None = None) -> None:
@@ -843,6 +853,8 @@ def eval_runs_reap() -> dict[str, int]:
             requeued += 1
             logger.warning("eval run %s: heartbeat stopped, requeued (attempt %s done)", run_id, attempts)
             transaction.on_commit(lambda rid=run_id: eval_run_enqueue(run_id=rid))
+    if requeued or failed:
+        _board_changed()
     return {"requeued": requeued, "failed": failed}
 
 
@@ -876,6 +888,7 @@ def eval_run_cancel(*, run_id: int, user: Any) -> EvalRun:
             _("Run #%(id)d has already finished (%(status)s); there is nothing to cancel.")
             % {"id": run_id, "status": run.get_status_display()},
         )
+    _board_changed()
     run.refresh_from_db()
     return run
 
@@ -903,6 +916,7 @@ def eval_run_retry(*, run_id: int, user: Any) -> EvalRun:
             )
             if updated:
                 transaction.on_commit(lambda: eval_run_enqueue(run_id=run_id))
+                _board_changed()
     except IntegrityError as exc:
         raise RunStateError(
             "duplicate_run",

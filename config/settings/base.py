@@ -205,6 +205,10 @@ EVAL_REDISPATCH_AFTER = env.int("LADDER_EVAL_REDISPATCH_AFTER", default=EVAL_TIM
 # Seconds an evaluation task waits before retrying after a database error.
 EVAL_DB_RETRY_DELAY = env.int("LADDER_EVAL_DB_RETRY_DELAY", default=30)
 
+# Seconds a computed leaderboard may be served from cache (0 = never cache). Finished runs bump the
+# cache generation at once; this bounds staleness only for changes made outside the services.
+LEADERBOARD_CACHE_TTL = env.int("LADDER_LEADERBOARD_CACHE_TTL", default=300)
+
 # --- Celery -----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 if os.environ.get("CELERY_BROKER_URL"):

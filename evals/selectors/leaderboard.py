@@ -192,13 +192,10 @@ _memo_lock = threading.Lock()
 
 
 def _ttl() -> int:
-    """LEADERBOARD_CACHE_TTL setting, else LADDER_LEADERBOARD_CACHE_TTL from the environment, else 300 s.
+    """settings.LEADERBOARD_CACHE_TTL (env LADDER_LEADERBOARD_CACHE_TTL, default 300 s).
 
     0 turns every leaderboard cache off (each request computes the board: for measurements)."""
-    value = getattr(settings, "LEADERBOARD_CACHE_TTL", None)
-    if value is None:
-        value = os.environ.get("LADDER_LEADERBOARD_CACHE_TTL", "300")
-    return int(value)
+    return int(settings.LEADERBOARD_CACHE_TTL)
 
 
 _last_generation: list[int] = []
