@@ -1,8 +1,8 @@
 """Process health endpoints for load balancers and orchestrators.
 
 /healthz: the process is alive (no I/O; a liveness probe must not fail because PostgreSQL is slow).
-/readyz: the database and the broker both answer within a couple of seconds; 503 names the failing
-check. Neither leaks hosts, ports or credentials: a failure reports the exception class only and the
+/readyz: the database answers and has every migration of this release, and the broker answers, within a
+couple of seconds; 503 names the failing check. Neither leaks hosts, ports or credentials: a failure reports the exception class only and the
 details go to the log.
 """
 
@@ -34,6 +34,28 @@ def _database_check() -> str:
     return "ok"
 
 
+# Set once every migration on disk is applied: the schema never goes back under a running process.
+_migrations_current = False
+
+
+def _migrations_check() -> str:
+    """ "ok" when the database has every migration this code ships, else how many are missing.
+
+    A web process of a new release stays out of the load balancer until `migrate` has run.
+    """
+    global _migrations_current
+    if _migrations_current:
+        return "ok"
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    if plan:
+        return f"error: {len(plan)} unapplied"
+    _migrations_current = True
+    return "ok"
+
+
 def _broker_check() -> str:
     from config.celery import app
 
@@ -51,9 +73,12 @@ def _broker_check() -> str:
 
 @never_cache
 def readyz(request: HttpRequest) -> JsonResponse:
-    """The database and the broker both answer: 200, else 503 with the failing check named."""
+    """The database answers and is migrated, and the broker answers: 200, else 503 naming the failing check."""
     checks: dict[str, str] = {}
-    for name, check in (("database", _database_check), ("broker", _broker_check)):
+    for name, check in (("database", _database_check), ("migrations", _migrations_check), ("broker", _broker_check)):
+        if name == "migrations" and checks["database"] != "ok":
+            checks[name] = "skipped"
+            continue
         try:
             checks[name] = check()
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
@@ -62,7 +87,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
     if checks["database"] != "ok":
         # A connection killed by a database restart stays broken: drop it so the next probe reconnects.
         connection.close_if_unusable_or_obsolete()
-    failed = [name for name, result in checks.items() if result != "ok"]
+    failed = [name for name, result in checks.items() if result not in ("ok", "skipped")]
     body = {"status": "unavailable" if failed else "ok", "checks": checks, "failed": failed}
     return JsonResponse(body, status=503 if failed else 200)
 

@@ -30,7 +30,7 @@ def test_readyz_is_ok_when_database_and_broker_answer(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert body["checks"] == {"database": "ok", "broker": "ok"}
+    assert body["checks"] == {"database": "ok", "migrations": "ok", "broker": "ok"}
     assert body["failed"] == []
 
 
@@ -67,6 +67,21 @@ def test_readyz_names_the_database_when_its_connection_is_killed(client):
     # The request cycle throws the dead connection away; the next probe reconnects and is ready again.
     response = client.get("/readyz")
     assert response.status_code == 200, response.json()
+
+
+@pytest.mark.django_db
+def test_readyz_keeps_a_new_release_out_until_its_migrations_are_applied(client, monkeypatch):
+    """A web process whose code ships a migration the database lacks is not ready (rolling upgrades)."""
+    from config import views
+
+    monkeypatch.setattr(views, "_migrations_current", False)
+    with connection.cursor() as cursor:  # rolled back with the test's transaction
+        cursor.execute("DELETE FROM django_migrations WHERE app = 'evals' AND name = '0001_initial'")
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["failed"] == ["migrations"]
+    assert body["checks"]["migrations"].startswith("error: ") and "unapplied" in body["checks"]["migrations"]
 
 
 @pytest.mark.django_db
