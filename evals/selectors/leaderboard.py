@@ -830,7 +830,11 @@ def _hydrate(core: BoardCore, entries: list[tuple[CoreEntry, int | None, int | N
     }
     rows = []
     for entry, rank, worst in entries:
-        run = runs[entry.run_id]
+        run, model = runs.get(entry.run_id), models.get(entry.model_pk)
+        if run is None or model is None:
+            # Deleted since this process cached the board (another process bumped the generation,
+            # and a per-process cache has not seen it yet): leave the row out rather than fail.
+            continue
         scores = {}
         for i, key in enumerate(core.benchmarks):
             if entry.values[i] is None:
@@ -852,7 +856,7 @@ def _hydrate(core: BoardCore, entries: list[tuple[CoreEntry, int | None, int | N
             LeaderboardRow(
                 rank=rank,
                 rank_worst=worst,
-                model=models[entry.model_pk],
+                model=model,
                 average=entry.average,
                 average_normalized=entry.average_normalized,
                 ci95=interval(entry.average, entry.average_se),

@@ -11,6 +11,18 @@ from tests.evals.runfixtures import endpoint_model, fake_openai, openai_env  # n
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    from django.core.cache import cache
+
+    from evals.selectors.leaderboard import leaderboard_cache_bump
+
+    cache.clear()
+    leaderboard_cache_bump()
+    yield
+    cache.clear()
+
+
 def test_a_finished_run_appears_on_the_cached_board_without_waiting(
     endpoint_model,  # noqa: F811
     settings,
@@ -30,3 +42,38 @@ def test_a_finished_run_appears_on_the_cached_board_without_waiting(
     shown = [e for e in after.not_ranked if e.run_id == run.pk]
     # The partial run is listed (never ranked) as soon as it finished.
     assert shown and shown[0].status == "partial"
+
+
+def test_a_deleted_run_leaves_the_cached_board_and_the_api_still_answers(
+    api_client, django_capture_on_commit_callbacks
+):
+    from tests.evals.factories import complete_run, model
+
+    kept = complete_run(model("acme/kept"), 0.6)
+    gone = complete_run(model("acme/gone"), 0.4)
+    first = api_client.get("/api/v1/leaderboard/?suite=quick").json()
+    assert {r["model"]["id"] for r in first["results"]} == {"acme/kept", "acme/gone"}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        gone.delete()  # an admin deletes a run; the board was cached with it
+
+    response = api_client.get("/api/v1/leaderboard/?suite=quick")
+    assert response.status_code == 200
+    assert [r["model"]["id"] for r in response.json()["results"]] == ["acme/kept"]
+    assert kept.pk == response.json()["results"][0]["run"]["id"]
+
+
+def test_a_board_cached_before_another_process_deleted_a_run_still_answers(api_client):
+    from tests.evals.factories import complete_run, model
+
+    complete_run(model("acme/kept"), 0.6)
+    gone = complete_run(model("acme/gone"), 0.4)
+    assert api_client.get("/api/v1/leaderboard/?suite=quick").json()["count"] == 2
+    # Deleted elsewhere: this process's cached board still names the run (no bump reached it).
+    type(gone).objects.filter(pk=gone.pk).delete()
+
+    # A query not answered before is built from the cached board: the deleted run is left out.
+    response = api_client.get("/api/v1/leaderboard/?suite=quick&search=acme")
+    assert response.status_code == 200
+    assert [r["model"]["id"] for r in response.json()["results"]] == ["acme/kept"]
+    assert api_client.get("/api/v1/leaderboard.csv?suite=quick&search=acme").status_code == 200
