@@ -312,30 +312,58 @@ class TransformersBackend:
         if longest == 0:  # single-token continuations (" A".." D"): the context pass was enough
             return scores
 
-        group_index = torch.tensor([g for _, g in rows], dtype=torch.long, device=dev)
-        cache = out.past_key_values
+        # Continuations differ in length: run them in length-sorted chunks so padding stays small, each chunk
+        # on its own copy of the context cache (a forward pass appends to the cache it is given).
+        base_cache = out.past_key_values
+        order = sorted(range(len(rows)), key=lambda r: -len(rest[r]))
+        chunk_rows = max(8, self.batch_size)
+        for c_start in range(0, len(order), chunk_rows):
+            chunk_idx = [r for r in order[c_start : c_start + chunk_rows] if rest[r]]
+            if not chunk_idx:
+                break
+            self._score_continuations(chunk_idx, rows, rest, encoded, lengths, mask, base_cache, scores)
+        return scores
+
+    def _score_continuations(
+        self,
+        chunk_idx: list[int],
+        rows: list[tuple[int, int]],
+        rest: list[list[int]],
+        encoded: list[tuple[list[int], list[int]]],
+        lengths: list[int],
+        mask: Any,
+        base_cache: Any,
+        scores: dict[int, float],
+    ) -> None:
+        import copy
+
+        import torch
+
+        dev = self.device
+        longest = max(len(rest[r]) for r in chunk_idx)
+        group_index = torch.tensor([rows[r][1] for r in chunk_idx], dtype=torch.long, device=dev)
+        cache = copy.deepcopy(base_cache)
         cache.reorder_cache(group_index)  # expand: one cache row per continuation (index_select on batch)
-        n_rows = len(rows)
+        n_rows = len(chunk_idx)
         cont_ids = torch.full((n_rows, longest), self.pad_token_id, dtype=torch.long, device=dev)
         cont_mask = torch.zeros((n_rows, longest), dtype=torch.long, device=dev)
-        for r, toks in enumerate(rest):
-            if toks:
-                cont_ids[r, : len(toks)] = torch.tensor(toks, dtype=torch.long, device=dev)
-                cont_mask[r, : len(toks)] = 1
+        for k, r in enumerate(chunk_idx):
+            toks = rest[r]
+            cont_ids[k, : len(toks)] = torch.tensor(toks, dtype=torch.long, device=dev)
+            cont_mask[k, : len(toks)] = 1
         full_mask = torch.cat([mask.index_select(0, group_index), cont_mask], dim=1)
-        ctx_len = torch.tensor([lengths[g] for _, g in rows], dtype=torch.long, device=dev)
+        ctx_len = torch.tensor([lengths[rows[r][1]] for r in chunk_idx], dtype=torch.long, device=dev)
         cont_pos = ctx_len[:, None] + torch.arange(longest, device=dev)[None, :]
         out2 = self.model(
             input_ids=cont_ids, attention_mask=full_mask, position_ids=cont_pos, past_key_values=cache, use_cache=True
         )
         logprobs = torch.log_softmax(out2.logits.float(), dim=-1)
-        for r, (i, _) in enumerate(rows):
+        for k, r in enumerate(chunk_idx):
+            i = rows[r][0]
             cont = encoded[i][1]
-            if len(cont) > 1:
-                target = torch.tensor(cont[1:], dtype=torch.long, device=dev)
-                picked = logprobs[r, : len(cont) - 1].gather(1, target[:, None])
-                scores[i] += float(picked.sum())
-        return scores
+            target = torch.tensor(cont[1:], dtype=torch.long, device=dev)
+            picked = logprobs[k, : len(cont) - 1].gather(1, target[:, None])
+            scores[i] += float(picked.sum())
 
     # ---------------------------------------------------------------------------------- generation
     def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
