@@ -99,7 +99,10 @@ class LeaderboardQuerySerializer(serializers.Serializer):
     def validate_suite(self, value: str) -> str:
         known = suites()
         if value not in known:
-            raise serializers.ValidationError(f"Unknown suite {value!r}; known suites: {', '.join(sorted(known))}.")
+            raise serializers.ValidationError(
+                _("Unknown suite %(suite)r; known suites: %(known)s.")
+                % {"suite": value, "known": ", ".join(sorted(known))}
+            )
         return value
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:

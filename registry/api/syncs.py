@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
@@ -47,7 +48,7 @@ class SyncRequestSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         if not (attrs["authors"] or attrs["models"] or attrs["search"] or attrs["limit"]):
-            raise serializers.ValidationError("Say what to sync: authors, models, search and/or limit.")
+            raise serializers.ValidationError(_("Say what to sync: authors, models, search and/or limit."))
         return attrs
 
 

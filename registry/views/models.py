@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
 
 from registry.models import Language, LanguageModel, License
 from registry.selectors.models import (
@@ -67,7 +68,7 @@ def model_detail(request: HttpRequest, org: str, name: str) -> HttpResponse:
     try:
         model = model_get(repo_id=f"{org}/{name}")
     except LanguageModel.DoesNotExist as exc:
-        raise Http404(f"No model {org}/{name}") from exc
+        raise Http404(_("No model %(id)s in the registry.") % {"id": f"{org}/{name}"}) from exc
     chain, derivatives = model_lineage(model=model)
     context = {
         "model": model,
