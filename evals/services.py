@@ -26,6 +26,7 @@ from django.db.models import F, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from evals.models import BenchmarkResult, EvalRun, ItemResult
 from evals.types import ItemOutcome, ModelSpec
@@ -386,6 +387,7 @@ def eval_run_submit(
         )
         if existing is not None:
             return existing, False
+    _check_submission_quota(user)
     try:
         run = eval_run_create(
             model=model,
@@ -408,6 +410,38 @@ def eval_run_submit(
             raise
         return existing, False
     return run, True
+
+
+def submission_quota(user: Any) -> dict[str, Any] | None:
+    """How many runs the user created in the submission window (the "submissions" rate, e.g. 5/day).
+
+    Returns {"used", "limit", "window" (a timedelta), "window_display"}, or None when unlimited.
+    Counted from the runs table, so every web process and the API agree.
+    """
+    rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("submissions")
+    if not rate or not getattr(user, "is_authenticated", False):
+        return None
+    num, period = rate.split("/")
+    unit = period.strip()[0]
+    window = timedelta(seconds={"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+    used = EvalRun.objects.filter(submitted_by=user, created_at__gte=timezone.now() - window).count()
+    names = {"s": _("second"), "m": _("minute"), "h": _("hour"), "d": _("day")}
+    return {"used": used, "limit": int(num), "window": window, "window_display": names[unit]}
+
+
+def _check_submission_quota(user: Any) -> None:
+    quota = submission_quota(user)
+    if quota and quota["used"] >= quota["limit"]:
+        raise SubmissionError(
+            "submission_limit",
+            ngettext(
+                "You have reached the limit of %(num)d submission per %(window)s; try again later.",
+                "You have reached the limit of %(num)d submissions per %(window)s; try again later.",
+                quota["limit"],
+            )
+            % {"num": quota["limit"], "window": quota["window_display"]},
+            status=429,
+        )
 
 
 def eval_run_create(

@@ -8,9 +8,7 @@ JavaScript the pages are complete static renders.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -21,7 +19,6 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from evals import services
@@ -107,23 +104,6 @@ def _decorate(runs, user, now=None) -> list[EvalRun]:
     return out
 
 
-def submission_quota(user) -> dict[str, object] | None:
-    """How many runs the user created in the submission throttle window (the API's "submissions" rate).
-
-    Returns {"used", "limit", "window" (a timedelta), "window_display"}, or None when unlimited.
-    """
-    rate = settings.REST_FRAMEWORK.get("DEFAULT_THROTTLE_RATES", {}).get("submissions")
-    if not rate:
-        return None
-    num, period = rate.split("/")
-    unit = period.strip()[0]
-    seconds = {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
-    window = timedelta(seconds=seconds)
-    used = EvalRun.objects.filter(submitted_by=user, created_at__gte=timezone.now() - window).count()
-    names = {"s": _("second"), "m": _("minute"), "h": _("hour"), "d": _("day")}
-    return {"used": used, "limit": int(num), "window": window, "window_display": names[unit]}
-
-
 def _field_for_error(exc: Exception) -> str | None:
     """The form field to show a SubmissionError next to (None: above the form)."""
     return _SERVICE_FIELDS.get(getattr(exc, "field", None) or "")
@@ -136,53 +116,39 @@ def submit(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = SubmitForm(request.POST)
         if form.is_valid():
-            quota = submission_quota(request.user)
-            if quota and quota["used"] >= quota["limit"]:
-                form.add_error(
-                    None,
-                    ngettext(
-                        "You have reached the limit of %(num)d submission per %(window)s; try again later.",
-                        "You have reached the limit of %(num)d submissions per %(window)s; try again later.",
-                        quota["limit"],
-                    )
-                    % {"num": quota["limit"], "window": quota["window_display"]},
+            data = form.cleaned_data
+            try:
+                run, created = services.eval_run_submit(
+                    user=request.user,
+                    model_id=data["model_id"],
+                    revision=data["revision"],
+                    suite=data["suite"],
+                    backend=data["backend"],
+                    dtype=data["dtype"],
+                    benchmarks=list(data["benchmarks"]) or None,
+                    limit=data["limit"],
                 )
+            except services.SubmissionError as exc:
+                form.add_error(_field_for_error(exc), exc.message)
             else:
-                data = form.cleaned_data
-                try:
-                    run, created = services.eval_run_submit(
-                        user=request.user,
-                        model_id=data["model_id"],
-                        revision=data["revision"],
-                        suite=data["suite"],
-                        backend=data["backend"],
-                        dtype=data["dtype"],
-                        benchmarks=list(data["benchmarks"]) or None,
-                        limit=data["limit"],
+                if not created:
+                    messages.info(
+                        request,
+                        _("This model was already submitted with the same revision and settings: here is run #%(id)d.")
+                        % {"id": run.pk},
                     )
-                except services.SubmissionError as exc:
-                    form.add_error(_field_for_error(exc), exc.message)
+                elif not run.dispatched_at:
+                    messages.warning(
+                        request,
+                        _(
+                            "Run #%(id)d is saved and queued, but the task queue cannot be reached right now: "
+                            "it will start automatically when the queue is back."
+                        )
+                        % {"id": run.pk},
+                    )
                 else:
-                    if not created:
-                        messages.info(
-                            request,
-                            _(
-                                "This model was already submitted with the same revision and settings: here is run #%(id)d."
-                            )
-                            % {"id": run.pk},
-                        )
-                    elif not run.dispatched_at:
-                        messages.warning(
-                            request,
-                            _(
-                                "Run #%(id)d is saved and queued, but the task queue cannot be reached right now: "
-                                "it will start automatically when the queue is back."
-                            )
-                            % {"id": run.pk},
-                        )
-                    else:
-                        messages.success(request, _("Run #%(id)d is queued.") % {"id": run.pk})
-                    return redirect("evals:run-detail", run_id=run.pk)
+                    messages.success(request, _("Run #%(id)d is queued.") % {"id": run.pk})
+                return redirect("evals:run-detail", run_id=run.pk)
     else:
         initial = {}
         for key in ("model", "model_id"):
@@ -191,7 +157,7 @@ def submit(request: HttpRequest) -> HttpResponse:
         if request.GET.get("suite"):
             initial["suite"] = request.GET["suite"]
         form = SubmitForm(initial=initial)
-    return render(request, "evals/submit.html", {"form": form, "rate": submission_quota(request.user)})
+    return render(request, "evals/submit.html", {"form": form, "rate": services.submission_quota(request.user)})
 
 
 QUEUE_SECTIONS = (

@@ -214,3 +214,21 @@ def test_the_list_query_count_does_not_grow_with_runs(api_client, django_assert_
         response = api_client.get(URL, {"page_size": 50})
     assert len(response.json()["results"]) == runs
     assert all(r["results"]["arc_easy"]["value"] == 0.5 for r in response.json()["results"])
+
+
+def test_the_submission_quota_counts_runs_from_the_database_like_the_submit_page(alice_client, alice, fake_hub):
+    """The API request throttle lives in one process's cache; the quota of runs is in the database.
+
+    Runs alice created elsewhere (the submit page, another web process) count against the same limit,
+    and a refusal loses nothing: no run is created.
+    """
+    from tests.evals.runfixtures import make_model
+
+    other = make_model("acme/other")
+    for _ in range(5):
+        EvalRun.objects.create(model=other, suite="quick", submitted_by=alice, is_partial=True, limit=1)
+    response = alice_client.post(URL, {"model": SMOL_BASE}, format="json")
+    assert response.status_code == 429
+    error = _error(response)
+    assert error["code"] == "submission_limit" and "5 submissions per day" in error["message"]
+    assert EvalRun.objects.filter(submitted_by=alice).count() == 5
