@@ -22,6 +22,7 @@ from evals.api.leaderboard_serializers import LeaderboardQuerySerializer, model_
 from evals.charts import bar_chart, scatter_chart
 from evals.selectors.leaderboard import (
     BOARDS,
+    MODEL_FILTER_KEYS,
     LeaderboardError,
     benchmark_info,
     benchmark_infos,
@@ -39,19 +40,6 @@ from registry.models import Language, LanguageModel, License
 from registry.selectors.models import SIZE_BUCKETS
 
 DEFAULTS = {"suite": "quick", "board": "overall", "score": "raw", "ordering": "rank", "page": 1, "per_page": 100}
-FILTER_FIELDS = (
-    "search",
-    "weights",
-    "language",
-    "license",
-    "commercial",
-    "organization",
-    "min_params",
-    "max_params",
-    "size",
-    "modality",
-    "base",
-)
 
 
 def _board_label(board: str) -> str:
@@ -186,7 +174,7 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str) 
         "next_url": _url(query, page=page.page + 1) if page.page < page.pages else "",
         "csv_url": "/api/v1/leaderboard.csv" + _url(query),
         "api_url": "/api/v1/leaderboard/" + _url(query),
-        "filtered": any(params.get(f) not in (None, "") for f in FILTER_FIELDS),
+        "filtered": any(params.get(f) not in (None, "") for f in MODEL_FILTER_KEYS),
         "options": {
             "licenses": list(License.objects.order_by("key").values_list("key", flat=True)),
             "languages": list(Language.objects.order_by("code").values_list("code", flat=True)),
