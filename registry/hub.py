@@ -410,6 +410,29 @@ def hub_model_config(repo_id: str, *, revision: str | None = None) -> dict[str, 
         raise
 
 
+@dataclass(frozen=True)
+class HubFile:
+    """One file of a model repo at a revision, with its size in bytes as the Hub lists it."""
+
+    path: str
+    size: int
+
+
+def hub_model_files(repo_id: str, *, revision: str) -> tuple[HubFile, ...]:
+    """Every file of the model repo at `revision` (recursive tree listing), with sizes; no download.
+
+    What a submission's size policy and a worker's pre-download check read. Raises HubPermanentError
+    (not_found, gated, revision_not_found) at once and HubTemporaryError after bounded retries.
+    """
+    from huggingface_hub.hf_api import RepoFile
+
+    def call() -> tuple[HubFile, ...]:
+        entries = _api().list_repo_tree(repo_id, revision=revision, recursive=True)
+        return tuple(HubFile(path=e.path, size=int(e.size or 0)) for e in entries if isinstance(e, RepoFile))
+
+    return _with_retries(call, f"files {repo_id}@{revision}")
+
+
 # -- benchmark data (added for evals/data.py) -----------------------------------------------------
 def hub_dataset_file(repo_id: str, filename: str, revision: str) -> str:
     """Local path of one file of a Hub *dataset* repo at `revision`, downloaded once then served from the cache.
