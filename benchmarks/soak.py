@@ -302,6 +302,8 @@ def main() -> int:
         "LADDER_EVAL_HEARTBEAT_TIMEOUT": "15",
         "LADDER_OPENAI_TIMEOUT": "10",
         "LADDER_OPENAI_BACKOFF": "0.1",
+        # The fake model server listens on 127.0.0.1, an internal address the endpoint rules refuse by default.
+        "LADDER_ENDPOINT_ALLOW_PRIVATE": "1",
         "LADDER_DATA_DIR": os.environ.get("LADDER_DATA_DIR", str(ROOT.parent / "shared" / "benchmarks")),
         "LADDER_HUB_BACKOFF": "0.1",
     }

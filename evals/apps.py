@@ -13,9 +13,28 @@ class EvalsConfig(AppConfig):
 
         post_delete.connect(_run_deleted, sender=EvalRun, dispatch_uid="evals.run_deleted_bumps_leaderboard")
 
+        from django.db.models.signals import post_save
+
+        from registry.models import AllowedRevision
+        from registry.signals import hub_revision_changed
+
+        # Which runs rank depends on the model's current Hub sha and the revisions staff marked.
+        hub_revision_changed.connect(_ranking_changed, dispatch_uid="evals.hub_revision_bumps_leaderboard")
+        for name, signal in (("saved", post_save), ("deleted", post_delete)):
+            signal.connect(_ranking_changed, sender=AllowedRevision, dispatch_uid=f"evals.allowed_revision_{name}")
+
 
 def _run_deleted(**kwargs: object) -> None:
     """A deleted run (admin) must leave every cached board at once."""
+    from django.db import transaction
+
+    from evals.selectors.leaderboard import leaderboard_cache_bump
+
+    transaction.on_commit(leaderboard_cache_bump)
+
+
+def _ranking_changed(**kwargs: object) -> None:
+    """A model moved to a new Hub commit, or staff changed its allowed revisions: boards are stale."""
     from django.db import transaction
 
     from evals.selectors.leaderboard import leaderboard_cache_bump

@@ -60,7 +60,10 @@ class SubmitForm(forms.Form):
         max_length=200,
         initial="main",
         required=False,
-        help_text=_("A branch, tag or commit sha; the run pins the commit it resolves to."),
+        help_text=_(
+            "main, pinned to its current commit; another branch, tag or commit only if staff allowed it for this "
+            "model (pull requests never)."
+        ),
     )
     suite = forms.ChoiceField(label=_("Suite"), initial="quick")
     backend = forms.ChoiceField(label=_("Backend"), choices=BACKEND_CHOICES, initial="transformers")

@@ -13,11 +13,12 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -32,11 +33,16 @@ from evals.models import BenchmarkResult, EvalRun, ItemResult
 from evals.types import ItemOutcome, ModelSpec
 from registry.models import LanguageModel
 
+if TYPE_CHECKING:
+    from registry.hub import HubModel
+    from registry.services.hub_facts import WeightsSize
+
 logger = logging.getLogger(__name__)
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 MODEL_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
 REVISION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
+SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 MAX_LIMIT = 100_000
 # Seconds a run may wait after its creation before the dispatcher sends it (the on-commit send
 # normally does it within milliseconds; this avoids racing it).
@@ -195,10 +201,74 @@ def _hub_error_to_submission(exc: Exception, model_id: str, revision: str) -> Su
     )
 
 
-def _hub_check(model_id: str, revision: str) -> tuple[LanguageModel, str]:
-    """Check the model on the Hub, register/refresh it, and return it with the resolved revision sha."""
+@dataclass(frozen=True)
+class _HubCheck:
+    """What the Hub said about a submission, gathered before anything is written."""
+
+    info: HubModel  # the main branch: what the registry row describes
+    sha: str  # the pinned commit of the requested revision
+    revision_info: HubModel  # the requested revision's own metadata: what the policy checks
+    size: WeightsSize
+    license_key: str
+    config_file: dict[str, Any] | None  # main's config.json for the registry write (None: row unchanged)
+
+
+def _check_revision_name(revision: str) -> None:
+    """Refuse a pull-request ref before anything else: anyone can open one on a public Hub repo."""
+    if revision.lower().startswith("refs/pr/"):
+        raise SubmissionError(
+            "revision_pull_request",
+            _(
+                "%(rev)s is a pull request: anyone can open one on a public Hub repository, so its weights are not "
+                "the model's. Only the main branch is evaluated (or a revision staff allowed for this model)."
+            )
+            % {"rev": revision},
+            field="revision",
+        )
+
+
+def _revision_resolve(
+    model_id: str, revision: str, main: HubModel, registered: LanguageModel | None
+) -> tuple[str, HubModel]:
+    """(pinned sha, that revision's own model info) of a revision users may submit; raises SubmissionError.
+
+    "main" (or main's current sha) always; another branch, tag or commit only when staff listed it on
+    the model (AllowedRevision). Any other commit is a revision swap, be it a pull request's or an old one.
+    """
+    from registry import hub
+
+    if revision in ("main", "refs/heads/main", main.sha):
+        return main.sha, main
+    allowed = set(registered.allowed_revisions.values_list("revision", flat=True)) if registered else set()
+    if revision not in allowed:
+        if not SHA_RE.match(revision) and hub.hub_model_refs(model_id).sha_of(revision) is None:
+            raise SubmissionError(
+                "revision_not_found",
+                _("%(id)s has no revision %(rev)r on the Hub.") % {"id": model_id, "rev": revision},
+                field="revision",
+            )
+        raise SubmissionError(
+            "revision_not_allowed",
+            _(
+                "%(rev)s is not the current main of %(id)s (commit %(sha)s): only the main branch is evaluated, "
+                "unless staff allowed this branch, tag or commit for the model."
+            )
+            % {"rev": revision, "id": model_id, "sha": main.sha[:12]},
+            field="revision",
+        )
+    info = hub.hub_model_info(model_id, revision=revision)
+    return info.sha, info
+
+
+def _hub_check(model_id: str, revision: str, registered: LanguageModel | None) -> _HubCheck:
+    """Ask the Hub about a submission (no writes): the model's checks, the pinned revision and its facts.
+
+    The size and license the policy checks are the pinned revision's own (its safetensors metadata or
+    its weight files' sizes, never the card); raises SubmissionError for every refusal.
+    """
     from registry import hub
     from registry.services import hub_sync
+    from registry.services.hub_facts import model_license, weights_parameter_bound
 
     try:
         info = hub.hub_model_info(model_id)
@@ -227,15 +297,22 @@ def _hub_check(model_id: str, revision: str) -> tuple[LanguageModel, str]:
                 % {"id": model_id, "tag": info.pipeline_tag or _("not declared")},
                 field="model",
             )
-        sha = info.sha
-        if revision not in ("main", "", info.sha):
-            sha = hub.hub_model_info(model_id, revision=revision).sha
-        model, _outcome = hub_sync.hub_model_upsert(info)
+        if not info.sha:
+            raise hub.HubTemporaryError(f"the Hub sent no commit sha for {model_id}", kind="malformed")
+        sha, at_revision = _revision_resolve(model_id, revision, info, registered)
+        if not SHA_RE.match(sha or ""):
+            raise hub.HubTemporaryError(f"the Hub sent no commit sha for {model_id}@{revision}", kind="malformed")
+        size = weights_parameter_bound(at_revision)
+        if size.parameters is None:
+            size = weights_parameter_bound(at_revision, hub.hub_model_files(model_id, revision=sha))
+        unchanged = registered is not None and registered.on_hub and registered.hub_sha == info.sha
+        config_file = None if unchanged else hub_sync.hub_model_config_file(info)
     except SubmissionError:
         raise
     except hub.HubError as exc:
         raise _hub_error_to_submission(exc, model_id, revision) from exc
-    return model, sha or ""
+    license_key, _raw = model_license(at_revision)
+    return _HubCheck(info, sha, at_revision, size, license_key, config_file)
 
 
 def _env(name: str) -> str:
@@ -244,40 +321,70 @@ def _env(name: str) -> str:
     return os.environ.get(name, "")
 
 
-def _check_model_policy(model: LanguageModel) -> None:
-    """Size and license rules shared by Hub-checked and registry-only (local weights) models."""
-    if model.parameters is None:
+def _check_model_policy(
+    model_id: str,
+    *,
+    parameters: int | None,
+    size_basis: str,
+    license_key: str,
+    revision: str = "",
+    weight_bytes: int = 0,
+) -> None:
+    """Size and license rules, one for every way a model is submitted; raises SubmissionError.
+
+    `size_basis` says where `parameters` comes from: "safetensors" (the Hub's count from the weights'
+    headers), "files" (an upper bound from the weight files' sizes), or a registry source for models
+    checked from the registry alone (local weights: staff set them). A count only the model card states
+    ("card") is never trusted: anyone can write any number there.
+    """
+    if parameters is None or size_basis in ("", LanguageModel.ParameterSource.CARD):
         raise SubmissionError(
             "unknown_size",
             _(
-                "The size of %(id)s is unknown (no safetensors metadata or config to count its parameters), so it "
-                "cannot be scheduled."
+                "The size of %(id)s cannot be verified: it has no safetensors metadata and no weight files "
+                "(.safetensors, .bin, .pt, .gguf) whose sizes bound it, and a size stated only in the model card "
+                "is not trusted, so it cannot be scheduled."
             )
-            % {"id": model.repo_id},
+            % {"id": model_id},
             field="model",
         )
-    if model.parameters > settings.EVAL_MAX_PARAMETERS:
+    if parameters > settings.EVAL_MAX_PARAMETERS:
+        params = {"id": model_id, "params": f"{parameters:,}", "max": f"{settings.EVAL_MAX_PARAMETERS:,}"}
+        if size_basis == "files":
+            raise SubmissionError(
+                "too_large",
+                _(
+                    "%(id)s (revision %(rev)s) has %(size)s of weight files without safetensors metadata, which may "
+                    "hold up to %(params)s parameters; this server evaluates models up to %(max)s."
+                )
+                % {**params, "rev": revision[:12], "size": f"{weight_bytes:,} bytes"},
+                field="model",
+            )
         raise SubmissionError(
             "too_large",
-            _("%(id)s has %(params)s parameters; this server evaluates models up to %(max)s.")
-            % {
-                "id": model.repo_id,
-                "params": f"{model.parameters:,}",
-                "max": f"{settings.EVAL_MAX_PARAMETERS:,}",
-            },
+            _("%(id)s has %(params)s parameters; this server evaluates models up to %(max)s.") % params,
             field="model",
         )
-    lic = model.license
-    if lic is None or lic.key in ("", "unknown", "other"):
+    if license_key.lower() in ("", "unknown", "other"):
         raise SubmissionError(
             "unknown_license",
             _(
                 "The license of %(id)s is unknown (the model card declares none we recognise), so it cannot be "
                 "evaluated here."
             )
-            % {"id": model.repo_id},
+            % {"id": model_id},
             field="model",
         )
+
+
+def _check_registry_policy(model: LanguageModel) -> None:
+    """The policy for a model checked from the registry alone (staff-set local weights)."""
+    _check_model_policy(
+        model.repo_id,
+        parameters=model.parameters,
+        size_basis=model.parameters_source or LanguageModel.ParameterSource.ADMIN,
+        license_key=model.license.key if model.license else "",
+    )
 
 
 def _resolved_at_run_time(model: LanguageModel, backend: str) -> bool:
@@ -318,15 +425,21 @@ def eval_run_submit(
 ) -> tuple[EvalRun, bool]:
     """Check a model and queue its evaluation; returns (run, created).
 
-    The Hub is asked first (exists, public, not gated without a token, text-generation, size within
-    EVAL_MAX_PARAMETERS, known license) and the registry row is created or refreshed. Models with
-    local weights (transformers backend) and closed models (openai backend, endpoint required) are
-    checked from the registry alone. `created` is False when an identical complete run (same model
-    sha, suite, backend, dtype) is queued, running or succeeded: that run is returned. A partial run
-    (benchmark subset or limit) is always new and never ranked. The run is stored as queued even
-    when the broker is down (then `run.dispatched_at` is None and the dispatcher sends it later).
+    The Hub is asked first (exists, public, not gated without a token, text-generation) and the
+    revision is pinned: "main" (its current sha) always, another branch, tag or commit only when staff
+    allowed it on the model (AllowedRevision), a pull request never. Size (within
+    EVAL_MAX_PARAMETERS) and license are checked on that revision's own metadata: its safetensors
+    count or its weight files' sizes, never the card. Models with local weights (transformers backend)
+    and closed models (openai backend, endpoint required) are checked from the registry alone.
+    `created` is False when an identical complete run (same model sha, suite, backend, dtype) is
+    queued, running or succeeded: that run is returned. A partial run (benchmark subset or limit) is
+    always new and never ranked. Then the submission quota (accepted runs only). Only an accepted
+    submission writes: the registry row (created or refreshed from main) and the run, in one
+    transaction. The run is stored as queued even when the broker is down (then `run.dispatched_at`
+    is None and the dispatcher sends it later).
 
-    Raises SubmissionError(code, message) with a user-facing message for every refusal.
+    Raises SubmissionError(code, message) with a user-facing message for every refusal; a refusal
+    writes nothing.
     """
     model_id = (model_id or "").strip()
     revision = (revision or "main").strip() or "main"
@@ -343,10 +456,13 @@ def eval_run_submit(
             _("%(rev)r is not a valid revision (a branch, tag or commit sha).") % {"rev": revision[:200]},
             field="revision",
         )
+    _check_revision_name(revision)
     _check_backend_dtype(backend, dtype)
     plan = _plan_settings(suite=suite, benchmarks=benchmarks, limit=limit)
 
+    # Every check (the Hub included) comes before any write: a refused submission changes nothing.
     model = LanguageModel.objects.filter(repo_id=model_id).select_related("license").first()
+    checked: _HubCheck | None = None
     if model is not None and model.weights == LanguageModel.Weights.CLOSED:
         if backend != "openai":
             raise SubmissionError(
@@ -364,7 +480,7 @@ def eval_run_submit(
             )
         revision_sha = ""
     elif model is not None and model.local_weights and backend == "transformers":
-        _check_model_policy(model)
+        _check_registry_policy(model)
         revision_sha = ""
     elif backend == "openai" and (model is None or not model.endpoint_base_url):
         raise SubmissionError(
@@ -377,38 +493,61 @@ def eval_run_submit(
             field="backend",
         )
     else:
-        model, revision_sha = _hub_check(model_id, revision)
-        model = LanguageModel.objects.select_related("license").get(pk=model.pk)
-        _check_model_policy(model)
+        checked = _hub_check(model_id, revision, model)
+        _check_model_policy(
+            model_id,
+            parameters=checked.size.parameters,
+            size_basis=checked.size.basis,
+            license_key=checked.license_key,
+            revision=checked.sha,
+            weight_bytes=checked.size.weight_bytes,
+        )
+        revision_sha = checked.sha
 
-    if not plan.is_partial:
-        existing = eval_run_find_duplicate(
-            model=model, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype
+    def duplicate() -> EvalRun | None:
+        current = model if model is not None else LanguageModel.objects.filter(repo_id=model_id).first()
+        if plan.is_partial or current is None:
+            return None
+        return eval_run_find_duplicate(
+            model=current, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype
         )
-        if existing is not None:
-            return existing, False
-    _check_submission_quota(user)
+
+    existing = duplicate()
+    if existing is not None:
+        return existing, False
     try:
-        run = eval_run_create(
-            model=model,
-            revision=revision,
-            revision_sha=revision_sha,
-            suite=plan.suite,
-            benchmarks=plan.benchmarks,
-            limit=plan.limit,
-            backend=backend,
-            dtype=dtype,
-            user=user if getattr(user, "is_authenticated", False) else None,
-            plan=plan,
-        )
+        with transaction.atomic():
+            _check_submission_quota(user, lock=True)
+            if checked is not None:
+                from registry.services import hub_sync
+
+                model, _outcome = hub_sync.hub_model_upsert(checked.info, config_file=checked.config_file)
+            assert model is not None
+            run = eval_run_create(
+                model=model,
+                revision=revision,
+                revision_sha=revision_sha,
+                suite=plan.suite,
+                benchmarks=plan.benchmarks,
+                limit=plan.limit,
+                backend=backend,
+                dtype=dtype,
+                user=user if getattr(user, "is_authenticated", False) else None,
+                plan=plan,
+            )
     except IntegrityError:
         # A concurrent identical submission won the race: the unique constraint kept one run.
-        existing = eval_run_find_duplicate(
-            model=model, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype
-        )
+        existing = duplicate()
         if existing is None:
             raise
         return existing, False
+    except Exception as exc:
+        from registry.hub import HubError
+
+        if isinstance(exc, HubError):  # config.json could not be read for the registry write: nothing saved
+            raise _hub_error_to_submission(exc, model_id, revision) from exc
+        raise
+    run.refresh_from_db(fields=["dispatched_at"])  # sent (or not) once the transaction committed
     return run, True
 
 
@@ -429,7 +568,16 @@ def submission_quota(user: Any) -> dict[str, Any] | None:
     return {"used": used, "limit": int(num), "window": window, "window_display": names[unit]}
 
 
-def _check_submission_quota(user: Any) -> None:
+def _check_submission_quota(user: Any, *, lock: bool = False) -> None:
+    """Refuse (429 submission_limit) a user who used up the quota; counted from accepted runs only.
+
+    With `lock` (inside the transaction that creates the run) the user's row is locked first, so two
+    submissions of one user at once are counted one after the other and cannot both take the last slot.
+    """
+    if lock and getattr(user, "is_authenticated", False):
+        from django.contrib.auth import get_user_model
+
+        get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
     quota = submission_quota(user)
     if quota and quota["used"] >= quota["limit"]:
         raise SubmissionError(
@@ -613,6 +761,57 @@ def eval_run_claim(*, run_id: int) -> int | None:
     return EvalRun.objects.values_list("attempts", flat=True).get(pk=run_id)
 
 
+class _RunHeartbeat:
+    """Beats on the run row from a daemon thread for the whole attempt, download and model loading included.
+
+    The engine's batches also beat, but a worker may spend many minutes downloading or loading a model
+    before the first batch: without this thread the reaper took such a live run for a dead one and a second
+    worker downloaded it again. Each beat is a conditional UPDATE on (run, running, this attempt), so a
+    reaped, cancelled or taken-over attempt stops beating (`lost`) and never revives the row.
+    """
+
+    def __init__(self, run_id: int, attempt: int, interval: float) -> None:
+        self.run_id = run_id
+        self.attempt = attempt
+        self.interval = max(0.05, float(interval))
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"eval-run-{run_id}-heartbeat", daemon=True)
+
+    def start(self) -> _RunHeartbeat:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout=30)
+
+    def _loop(self) -> None:
+        from django.db import DatabaseError, connection
+
+        try:
+            while not self._stop.wait(self.interval):
+                try:
+                    beat = EvalRun.objects.filter(
+                        pk=self.run_id, status=EvalRun.Status.RUNNING, attempts=self.attempt
+                    ).update(heartbeat_at=timezone.now())
+                except DatabaseError as exc:
+                    # The database is away: beats resume when it answers (the run's own code handles
+                    # the outage); a fresh connection is opened on the next beat.
+                    logger.warning("eval run %s: heartbeat failed: %s", self.run_id, exc)
+                    connection.close()
+                    continue
+                if not beat:
+                    self.lost = True
+                    logger.warning(
+                        "eval run %s: attempt %s no longer owns the run; heartbeat stops", self.run_id, self.attempt
+                    )
+                    return
+        finally:
+            connection.close()  # this thread's own connection
+
+
 class _RunRecorder:
     """Buffers scored items and stores them one batch per transaction, with progress and heartbeat."""
 
@@ -724,6 +923,7 @@ def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | No
     run = EvalRun.objects.select_related("model").get(pk=run_id)
     logger.info("eval run %s claimed (attempt %s) on %s", run_id, attempt, run.worker_host)
     recorder = _RunRecorder(run, attempt, deadline=time.monotonic() + settings.EVAL_SOFT_TIME_LIMIT)
+    heartbeat = _RunHeartbeat(run_id, attempt, settings.EVAL_HEARTBEAT_INTERVAL).start()
     try:
         data_dir = settings.LADDER_DATA_DIR or None
         plans = engine.run_plan(suite=run.suite, benchmarks=run.benchmarks or None, limit=run.limit, data_dir=data_dir)
@@ -841,6 +1041,8 @@ def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | No
             status=EvalRun.Status.FAILED,
             error=(_("Internal error: %(kind)s: %(msg)s") % {"kind": type(exc).__name__, "msg": exc})[:4000],
         )
+    finally:
+        heartbeat.stop()
 
 
 def eval_run_release(*, run_id: int) -> bool:
@@ -892,10 +1094,46 @@ def eval_runs_reap() -> dict[str, int]:
     return {"requeued": requeued, "failed": failed}
 
 
-def _check_actor(run: EvalRun, user: Any) -> None:
-    if user is None or not getattr(user, "is_authenticated", False):
+# -- who may cancel or retry a run ----------------------------------------------------------------
+# The one rule the API, the pages and the buttons they show all follow (tests/security/test_web_integrity.py
+# checks both surfaces against this table):
+#
+#     persona \ status   queued   running  succeeded  failed   cancelled
+#     anonymous          -        -        -          -        -
+#     another user       -        -        -          -        -
+#     submitter          cancel   cancel   -          -        -
+#     staff              cancel   cancel   -          retry    retry
+#
+# A running run stops after its current batch. Retrying is staff's: a retried run gets fresh attempts
+# outside the daily submission quota, so a submitter who wants another go submits again (and is counted).
+RETRYABLE_STATUSES = (EvalRun.Status.FAILED, EvalRun.Status.CANCELLED)
+
+
+def _signed_in(user: Any) -> bool:
+    return user is not None and bool(getattr(user, "is_authenticated", False))
+
+
+def _submitter_or_staff(user: Any, run: EvalRun) -> bool:
+    return _signed_in(user) and (user.is_staff or (run.submitted_by_id is not None and run.submitted_by_id == user.pk))
+
+
+def eval_run_can_cancel(user: Any, run: EvalRun) -> bool:
+    """Whether `user` may cancel `run` now: its submitter or staff, while it is queued or running."""
+    return run.status in EvalRun.ACTIVE_STATUSES and _submitter_or_staff(user, run)
+
+
+def eval_run_can_retry(user: Any, run: EvalRun) -> bool:
+    """Whether `user` may queue `run` again now: staff, once it failed or was cancelled."""
+    return run.status in RETRYABLE_STATUSES and _signed_in(user) and bool(user.is_staff)
+
+
+def _check_actor(run: EvalRun, user: Any, *, action: str) -> None:
+    """PermissionDenied unless `user` is someone who may `action` ("cancel" | "retry") this run in some state."""
+    if not _signed_in(user):
         raise PermissionDenied(_("Sign in to change a run."))
-    if not (user.is_staff or run.submitted_by_id == user.pk):
+    if action == "retry" and not user.is_staff:
+        raise PermissionDenied(_("Only staff can retry runs."))
+    if not _submitter_or_staff(user, run):
         raise PermissionDenied(_("Only the person who submitted run #%(id)d or staff can change it.") % {"id": run.pk})
 
 
@@ -906,7 +1144,7 @@ def eval_run_cancel(*, run_id: int, user: Any) -> EvalRun:
     staff) or RunStateError (already finished).
     """
     run = EvalRun.objects.get(pk=run_id)
-    _check_actor(run, user)
+    _check_actor(run, user, action="cancel")
     now = timezone.now()
     if EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.QUEUED).update(
         status=EvalRun.Status.CANCELLED,
@@ -930,16 +1168,14 @@ def eval_run_cancel(*, run_id: int, user: Any) -> EvalRun:
 def eval_run_retry(*, run_id: int, user: Any) -> EvalRun:
     """Queue a failed or cancelled run again; it resumes from its stored items with fresh attempts.
 
-    Returns the run. Raises EvalRun.DoesNotExist, PermissionDenied, or RunStateError (the run is not
-    failed/cancelled, or an identical complete run exists now).
+    Returns the run. Raises EvalRun.DoesNotExist, PermissionDenied (not staff), or RunStateError (the
+    run is not failed/cancelled, or an identical complete run exists now).
     """
     run = EvalRun.objects.get(pk=run_id)
-    _check_actor(run, user)
+    _check_actor(run, user, action="retry")
     try:
         with transaction.atomic():
-            updated = EvalRun.objects.filter(
-                pk=run_id, status__in=[EvalRun.Status.FAILED, EvalRun.Status.CANCELLED]
-            ).update(
+            updated = EvalRun.objects.filter(pk=run_id, status__in=RETRYABLE_STATUSES).update(
                 status=EvalRun.Status.QUEUED,
                 error="",
                 cancel_requested=False,

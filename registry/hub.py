@@ -433,6 +433,37 @@ def hub_model_files(repo_id: str, *, revision: str) -> tuple[HubFile, ...]:
     return _with_retries(call, f"files {repo_id}@{revision}")
 
 
+@dataclass(frozen=True)
+class HubRefs:
+    """A model repo's branches and tags (name -> commit sha); pull requests are not listed."""
+
+    branches: dict[str, str]
+    tags: dict[str, str]
+
+    def sha_of(self, name: str) -> str | None:
+        """The commit a branch or tag name points at (`refs/heads/x` and `refs/tags/x` too), else None."""
+        for prefix, refs in (("refs/heads/", self.branches), ("refs/tags/", self.tags)):
+            if name.startswith(prefix):
+                return refs.get(name[len(prefix) :])
+        return self.branches.get(name) or self.tags.get(name)
+
+
+def hub_model_refs(repo_id: str) -> HubRefs:
+    """The branches and tags of a model repo (`GET /api/models/{repo}/refs`), without pull requests.
+
+    Raises HubPermanentError (not_found, gated) at once and HubTemporaryError after bounded retries.
+    """
+
+    def call() -> HubRefs:
+        refs = _api().list_repo_refs(repo_id)
+        return HubRefs(
+            branches={r.name: r.target_commit for r in refs.branches},
+            tags={r.name: r.target_commit for r in refs.tags},
+        )
+
+    return _with_retries(call, f"refs {repo_id}")
+
+
 # -- benchmark data (added for evals/data.py) -----------------------------------------------------
 def hub_dataset_file(repo_id: str, filename: str, revision: str) -> str:
     """Local path of one file of a Hub *dataset* repo at `revision`, downloaded once then served from the cache.
@@ -446,4 +477,24 @@ def hub_dataset_file(repo_id: str, filename: str, revision: str) -> str:
     return _with_retries(
         lambda: hf_hub_download(repo_id, filename, repo_type="dataset", revision=revision, endpoint=_endpoint()),
         f"dataset file {repo_id}/{filename}@{revision}",
+    )
+
+
+# -- model weights (added for evals/backends/transformers.py) -------------------------------------
+def hub_model_snapshot(repo_id: str, *, revision: str, allow_patterns: list[str]) -> str:
+    """Local directory of the model repo at `revision` holding only the files matching `allow_patterns`.
+
+    Files go to the Hugging Face cache (HF_HOME / HF_HUB_CACHE) once; a later call for the same commit
+    is served from there. Pass a commit sha (the caller checked sizes at that commit). Raises
+    HubPermanentError (not_found, gated, revision_not_found) at once and HubTemporaryError after bounded
+    retries (an interrupted download resumes on the next try).
+    """
+    from huggingface_hub import snapshot_download
+
+    _ensure_client()
+    return _with_retries(
+        lambda: snapshot_download(
+            repo_id, revision=revision, allow_patterns=list(allow_patterns), endpoint=_endpoint()
+        ),
+        f"snapshot {repo_id}@{revision}",
     )

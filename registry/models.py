@@ -186,6 +186,50 @@ class LanguageModel(models.Model):
         return f"{settings.HF_ENDPOINT.rstrip('/')}/{self.repo_id}"
 
 
+class AllowedRevision(models.Model):
+    """A revision of a Hub model, other than its main branch, that staff allow users to submit.
+
+    By default a submission may only evaluate `main` (its current commit): a branch, tag or commit a
+    user names could hold other weights than the ones the model's id stands for (anyone can open a pull
+    request on a public Hub repo). Staff list the exceptions here, by branch or tag name or by full
+    commit sha. `ranked` also lets runs of that revision rank on the leaderboard next to runs of the
+    current main commit; otherwise they are shown in the model's history only.
+    """
+
+    model = models.ForeignKey(LanguageModel, on_delete=models.CASCADE, related_name="allowed_revisions")
+    revision = models.CharField(
+        max_length=200, help_text=_("a branch or tag name, or a full 40-character commit sha (never a pull request)")
+    )
+    ranked = models.BooleanField(
+        default=False, help_text=_("runs of this revision rank on the leaderboard like runs of the current main")
+    )
+    note = models.CharField(max_length=200, blank=True, help_text=_("why it is allowed (shown to staff)"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["model_id", "revision"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "revision"], name="allowedrevision_unique"),
+            # Pull requests are never allowed and main needs no entry; a blank name would match nothing.
+            models.CheckConstraint(
+                condition=~models.Q(revision__startswith="refs/pr/") & ~models.Q(revision__in=["", "main"]),
+                name="allowedrevision_not_pr_or_main",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.model_id}@{self.revision}"
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        self.revision = (self.revision or "").strip()
+        if self.revision in ("", "main") or self.revision.lower().startswith("refs/pr/"):
+            raise ValidationError(
+                {"revision": _("Name a branch, tag or commit other than main; pull requests cannot be allowed.")}
+            )
+
+
 class SyncRun(models.Model):
     """One Hub sync: its scope, what it did and what went wrong."""
 

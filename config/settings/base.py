@@ -7,6 +7,7 @@ on 127.0.0.1:6379 if it answers, else kombu's filesystem transport under var/.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
@@ -44,12 +45,14 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",  # failed sign-ins per username and per client address, in the database (config/urls.py)
     "registry",
     "evals",
 ]
 
 MIDDLEWARE = [
     "config.middleware.HealthCheckMiddleware",  # probes answer before host checks and the HTTPS redirect
+    "config.middleware.RequestBodyLimitMiddleware",  # oversized or non-JSON API bodies refused unread
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -59,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out sign-in into the 429 lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -101,6 +105,24 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
+# Sign-in brute force (django-axes, counted in the database so every web process and host agrees): after
+# LADDER_LOGIN_FAILURE_LIMIT failed sign-ins for one username, or from one client address (the address the
+# API throttles use, config/throttling.py), further attempts answer 429 for LADDER_LOGIN_COOLOFF_MINUTES.
+# Covers the site's and the admin's sign-in forms; staff can clear a lockout with `manage.py axes_reset`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("LADDER_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LADDER_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "config.throttling.client_address"
+# Failures expire after the cool-off, not on a successful sign-in: axes would delete every failure from the
+# address, so an attacker signing in to an account of their own between guesses would never be locked.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "config.login.login_locked_out"
+AXES_COOLOFF_MESSAGE = _("Too many failed sign-ins. Try again later.")
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", _("English")), ("zh-hans", _("Simplified Chinese"))]
@@ -131,12 +153,23 @@ SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=HTTPS)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env.bool("BEHIND_PROXY", default=False) else None
+# How many reverse proxies in front of the web processes append to X-Forwarded-For. The client address
+# that throttles and the sign-in limiter count is that many entries from the right of the header; with 0
+# the header is ignored and the socket address counts (config/throttling.py).
+TRUSTED_PROXIES = env.int("LADDER_TRUSTED_PROXIES", default=0)
 USE_X_FORWARDED_HOST = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("DATA_UPLOAD_MAX_MEMORY_SIZE", default=256 * 1024)
+# Django's own form limits, explicit: no page takes file uploads, so an upload is kept small and in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# Any request body larger than this answers 413 before anything reads it (config/middleware.py); the API
+# takes JSON only, up to DATA_UPLOAD_MAX_MEMORY_SIZE.
+REQUEST_BODY_MAX_SIZE = env.int("LADDER_MAX_REQUEST_BODY", default=1024 * 1024)
 
 # --- REST API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -149,19 +182,22 @@ REST_FRAMEWORK = {
     # and the schema documents that body on every operation's error responses (config/api_schema.py).
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "config.api_schema.ErrorAwareAutoSchema",
-    # JSON bodies over DATA_UPLOAD_MAX_MEMORY_SIZE answer 413 unread (form bodies: Django's own limit).
-    "DEFAULT_PARSER_CLASSES": [
-        "config.api_errors.BoundedJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API reads JSON only: bodies over DATA_UPLOAD_MAX_MEMORY_SIZE answer 413 unread, any other media
+    # type 415 (config/middleware.py refuses both before authentication could parse a form for CSRF).
+    "DEFAULT_PARSER_CLASSES": ["config.api_errors.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
     # Anonymous API clients are limited per address (LADDER_ANON_RATE); submissions per user (a scope on
     # the evaluations API). Counters live in CACHE_URL: use a shared cache (Redis) with several processes.
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.AnonRateThrottle"],
+    # Per address means config.throttling.client_address: LADDER_TRUSTED_PROXIES decides how much of
+    # X-Forwarded-For to believe (NUM_PROXIES, for any throttle that uses DRF's own get_ident).
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttling.AnonRateThrottle"],
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_RATES": {
+        # The daily quota, counted by evals.services from accepted runs only (no DRF throttle uses it).
         "submissions": env.str("LADDER_SUBMISSION_RATE", default="5/day"),
+        # Submit POSTs per user, accepted or not: a guard against abuse, separate from the quota.
+        "submit_burst": env.str("LADDER_SUBMIT_BURST_RATE", default="30/minute"),
         "anon": env.str("LADDER_ANON_RATE", default="1000/hour"),
     },
 }
@@ -196,7 +232,16 @@ LADDER_DATA_DIR = env.str("LADDER_DATA_DIR", default="")
 EVAL_MAX_PARAMETERS = env.int("LADDER_EVAL_MAX_PARAMETERS", default=15_000_000_000)
 EVAL_SOFT_TIME_LIMIT = env.int("LADDER_EVAL_SOFT_TIME_LIMIT", default=6 * 3600)
 EVAL_TIME_LIMIT = env.int("LADDER_EVAL_TIME_LIMIT", default=EVAL_SOFT_TIME_LIMIT + 300)
-EVAL_HEARTBEAT_TIMEOUT = env.int("LADDER_EVAL_HEARTBEAT_TIMEOUT", default=600)
+# A running run's worker beats from a thread every EVAL_HEARTBEAT_INTERVAL seconds for the whole attempt
+# (download and model loading included); a run with no beat for EVAL_HEARTBEAT_TIMEOUT is its worker's
+# death. Every worker (and beat) reaps every EVAL_REAP_INTERVAL seconds (0: only beat), so a dead
+# worker's run resumes within timeout + interval (90 s by default).
+EVAL_HEARTBEAT_INTERVAL = env.float("LADDER_EVAL_HEARTBEAT_INTERVAL", default=15.0)
+EVAL_HEARTBEAT_TIMEOUT = env.int("LADDER_EVAL_HEARTBEAT_TIMEOUT", default=60)
+EVAL_REAP_INTERVAL = env.float("LADDER_EVAL_REAP_INTERVAL", default=30.0)
+# Largest Hub download (safetensors weights + config/tokenizer files) a worker fetches for one model:
+# the largest allowed model at 2 bytes per parameter (fp16/bf16), plus 2 GiB of slack.
+EVAL_MAX_DOWNLOAD_BYTES = env.int("LADDER_EVAL_MAX_DOWNLOAD_BYTES", default=2 * EVAL_MAX_PARAMETERS + 2 * 1024**3)
 EVAL_MAX_ATTEMPTS = env.int("LADDER_EVAL_MAX_ATTEMPTS", default=3)
 # The dispatcher leaves a new run alone this long (its after-commit send is on the way), and sends a
 # queued run again when its last message is older than EVAL_REDISPATCH_AFTER and nobody claimed it.
@@ -208,6 +253,17 @@ EVAL_DB_RETRY_DELAY = env.int("LADDER_EVAL_DB_RETRY_DELAY", default=30)
 # Seconds a computed leaderboard may be served from cache (0 = never cache). Finished runs bump the
 # cache generation at once; this bounds staleness only for changes made outside the services.
 LEADERBOARD_CACHE_TTL = env.int("LADDER_LEADERBOARD_CACHE_TTL", default=300)
+
+# Closed-model endpoints (registry/services/endpoints.py): staff name a key VARIABLE per model, and the
+# eval workers send its value as a Bearer token. Only variables with this prefix can be named, so the
+# workers' other secrets (SECRET_KEY, DATABASE_URL, HF_TOKEN) can never be sent anywhere.
+ENDPOINT_KEY_PREFIX = env.str("LADDER_ENDPOINT_KEY_PREFIX", default="LADDER_KEY_")
+if not ENDPOINT_KEY_PREFIX.strip():
+    raise ImproperlyConfigured("LADDER_ENDPOINT_KEY_PREFIX must not be empty (it keeps the workers' secrets unnamed)")
+# http:// with a key sends it in clear text: only for a local server (a vLLM on the same host).
+ENDPOINT_ALLOW_HTTP = env.bool("LADDER_ENDPOINT_ALLOW_HTTP", default=False)
+# Loopback, private, link-local (169.254.169.254) targets reach inside the deployment: off by default.
+ENDPOINT_ALLOW_PRIVATE = env.bool("LADDER_ENDPOINT_ALLOW_PRIVATE", default=False)
 
 # --- Celery -----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
@@ -248,7 +304,7 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=0, hour=f"*/{max(1, HUB_SYNC_INTERVAL_MINUTES // 60)}"),
         "kwargs": {"trigger": "beat"},
     },
-    "eval-runs-reap": {"task": "evals.tasks.eval_runs_reap_task", "schedule": 60.0},
+    "eval-runs-reap": {"task": "evals.tasks.eval_runs_reap_task", "schedule": EVAL_REAP_INTERVAL or 30.0},
     "eval-runs-dispatch": {"task": "evals.tasks.eval_runs_dispatch_task", "schedule": 30.0},
 }
 
@@ -273,5 +329,6 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # axes logs every sign-in at INFO; its WARNINGs (failures, lockouts) are the ones worth keeping.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -14,7 +14,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -63,7 +62,8 @@ class ItemCursorPagination(CursorPagination):
 
 
 class _EvaluationApi(APIView):
-    parser_classes = [BoundedJSONParser, FormParser, MultiPartParser]
+    # JSON only: config/middleware.py has already refused other media types and oversized bodies unread.
+    parser_classes = [BoundedJSONParser]
 
 
 def _get_run(run_id: int) -> EvalRun:
@@ -76,7 +76,9 @@ def _get_run(run_id: int) -> EvalRun:
 class EvaluationListCreateApi(_EvaluationApi):
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = EvaluationCursorPagination  # named for the schema: the list is {next, previous, results}
-    throttle_scope = "submissions"
+    # A per-minute guard against abuse that counts every POST. The daily quota ("submissions") is not a
+    # throttle: the service counts accepted runs, so a refused or duplicate submission costs none of it.
+    throttle_scope = "submit_burst"
 
     def get_throttles(self):  # noqa: ANN201 - DRF hook
         # Only submissions are rate limited per user; reading the queue is not.
@@ -104,7 +106,9 @@ class EvaluationListCreateApi(_EvaluationApi):
         qs = run_list(filters=filters.validated_data)
         paginator = EvaluationCursorPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response(EvaluationSerializer(page, many=True).data)
+        return paginator.get_paginated_response(
+            EvaluationSerializer(page, many=True, context={"request": request}).data
+        )
 
     @extend_schema(
         operation_id="evaluations_create",
@@ -118,9 +122,13 @@ class EvaluationListCreateApi(_EvaluationApi):
         summary="Submit a model for evaluation",
         description=(
             "Checks the model on the Hub (exists, public, not gated without a token, text-generation, size, "
-            "license), then queues a run. 202 with the new run; 200 with the existing run when an identical "
-            "complete run (same model sha, suite, backend, dtype) is queued, running or succeeded. `benchmarks` "
-            "and `limit` make a partial run, stored and shown but never ranked. Needs a token; throttled per user."
+            "license), then queues a run. `revision` is `main` (pinned to its current commit); another branch, tag "
+            "or commit only when staff allowed it for the model (`revision_not_allowed`), a pull request never "
+            "(`revision_pull_request`); size and license are those of that revision. A refused submission writes "
+            "nothing and uses none of the daily quota. 202 with the new run; 200 with the existing run when an "
+            "identical complete run (same model sha, suite, backend, dtype) is queued, running or succeeded. "
+            "`benchmarks` and `limit` make a partial run, stored and shown but never ranked. Needs a token; "
+            "throttled per user."
         ),
     )
     def post(self, request: Request) -> Response:
@@ -141,7 +149,7 @@ class EvaluationListCreateApi(_EvaluationApi):
         except services.SubmissionError as exc:
             raise SubmissionRejected(exc) from exc
         run = run_get(run_id=run.pk)
-        body = EvaluationCreatedSerializer(run, context={"created": created}).data
+        body = EvaluationCreatedSerializer(run, context={"created": created, "request": request}).data
         return Response(body, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
 
@@ -154,7 +162,7 @@ class EvaluationDetailApi(_EvaluationApi):
         summary="One run: status, progress, results with provenance, error, timings",
     )
     def get(self, request: Request, run_id: int) -> Response:
-        return Response(EvaluationSerializer(_get_run(run_id)).data)
+        return Response(EvaluationSerializer(_get_run(run_id), context={"request": request}).data)
 
 
 class EvaluationCancelApi(_EvaluationApi):
@@ -174,7 +182,7 @@ class EvaluationCancelApi(_EvaluationApi):
             raise exceptions.PermissionDenied(str(exc)) from exc
         except services.SubmissionError as exc:
             raise SubmissionRejected(exc) from exc
-        return Response(EvaluationSerializer(_get_run(run_id)).data)
+        return Response(EvaluationSerializer(_get_run(run_id), context={"request": request}).data)
 
 
 class EvaluationItemListApi(_EvaluationApi):

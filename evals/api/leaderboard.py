@@ -160,6 +160,25 @@ def _fmt(value: float | None, digits: int = 6) -> str:
     return "" if value is None else f"{value:.{digits}f}"
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets (OWASP "CSV
+# injection"): a model name or license key such as `=HYPERLINK(...)` would run when the file is opened.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """`value` made inert for spreadsheets: text that starts like a formula gets a leading `'`.
+
+    Numbers (a negative normalized score) stay numbers: a plain number is no formula.
+    """
+    if not isinstance(value, str) or not value.startswith(_FORMULA_START):
+        return value
+    try:
+        float(value)
+    except ValueError:
+        return "'" + value
+    return value
+
+
 class LeaderboardCsvApi(APIView):
     """Every ranked row of the filtered board as CSV (same query parameters as /api/v1/leaderboard/)."""
 
@@ -189,7 +208,7 @@ class LeaderboardCsvApi(APIView):
 
         def lines() -> Iterator[str]:
             writer = csv.writer(_Echo())
-            yield writer.writerow(header)
+            yield writer.writerow([csv_cell(cell) for cell in header])
             for row in rows:
                 model = row.model
                 ci = row.ci95 or (None, None)
@@ -229,7 +248,7 @@ class LeaderboardCsvApi(APIView):
                     run.finished_at.isoformat() if run.finished_at else "",
                     json.dumps(run.settings, sort_keys=True),
                 ]
-                yield writer.writerow(line)
+                yield writer.writerow([csv_cell(cell) for cell in line])
 
         filename = f"leaderboard-{params['suite']}-{params['board']}.csv"
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")

@@ -9,6 +9,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from evals.models import EvalRun, ItemResult
+from evals.selectors.revisions import run_on_ranked_revision, run_revision_note
+from evals.selectors.runs import FAILURE_MESSAGES, RunView, run_view
 from evals.services import DTYPES, MAX_LIMIT
 
 
@@ -77,12 +79,27 @@ class TimingsSerializer(serializers.Serializer):
 
 
 class EvaluationSerializer(serializers.ModelSerializer):
+    """A run as the requesting user may see it (evals.selectors.runs.run_view: pass the request in the
+    context): everyone gets the failure's code and public message; staff also the stored error text, the
+    worker host and the backend's own settings; the submitter's username goes to that submitter and staff."""
+
     model = serializers.CharField(source="model.repo_id")
     progress = serializers.SerializerMethodField()
     results = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField(help_text="Why the run failed or stopped, for people; empty otherwise.")
+    error_code = serializers.SerializerMethodField(
+        help_text="Why the run failed or stopped, for programs: " + ", ".join(FAILURE_MESSAGES) + "; null otherwise."
+    )
+    error_detail = serializers.SerializerMethodField(help_text="Staff only: the stored error text; null for others.")
+    worker_host = serializers.SerializerMethodField(help_text="Staff only: the worker that ran it; null for others.")
+    revision_ranked = serializers.SerializerMethodField(
+        help_text="Whether the run's revision may rank: false for a revision other than the model's current main "
+        "(an older commit, a branch); such runs are listed in the model's history but never ranked."
+    )
+    revision_note = serializers.SerializerMethodField(help_text="Why the revision does not rank; empty when it does.")
     provenance = serializers.SerializerMethodField()
     timings = serializers.SerializerMethodField()
-    submitted_by = serializers.SerializerMethodField()
+    submitted_by = serializers.SerializerMethodField(help_text="The submitter and staff only; null for others.")
 
     class Meta:
         model = EvalRun
@@ -91,6 +108,8 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "model",
             "revision",
             "revision_sha",
+            "revision_ranked",
+            "revision_note",
             "suite",
             "backend",
             "dtype",
@@ -102,6 +121,8 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "progress",
             "results",
             "error",
+            "error_code",
+            "error_detail",
             "cancel_requested",
             "attempts",
             "worker_host",
@@ -110,6 +131,38 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "timings",
         ]
         read_only_fields = fields
+
+    def _view(self, run: EvalRun) -> RunView:
+        # One RunView per run and request, shared by the fields below (many=True shares the context).
+        views = self.context.setdefault("_run_views", {})
+        if run.pk not in views:
+            request = self.context.get("request")
+            views[run.pk] = run_view(run, getattr(request, "user", None))
+        return views[run.pk]
+
+    @extend_schema_field(serializers.CharField())
+    def get_error(self, run: EvalRun) -> str:
+        return self._view(run).error
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_error_code(self, run: EvalRun) -> str | None:
+        return self._view(run).error_code
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_error_detail(self, run: EvalRun) -> str | None:
+        return self._view(run).error_detail
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_worker_host(self, run: EvalRun) -> str | None:
+        return self._view(run).worker_host
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_revision_ranked(self, run: EvalRun) -> bool:
+        return run_on_ranked_revision(run)
+
+    @extend_schema_field(serializers.CharField())
+    def get_revision_note(self, run: EvalRun) -> str:
+        return run_revision_note(run)
 
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, run: EvalRun) -> dict[str, int]:
@@ -141,7 +194,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "backend": run.backend,
             "dtype": run.dtype,
             "device": run.device,
-            "settings": run.settings or {},
+            "settings": self._view(run).settings,
         }
 
     @extend_schema_field(TimingsSerializer)
@@ -164,7 +217,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_submitted_by(self, run: EvalRun) -> str | None:
-        return run.submitted_by.get_username() if run.submitted_by_id else None
+        return self._view(run).submitted_by
 
 
 class EvaluationCreatedSerializer(EvaluationSerializer):

@@ -8,15 +8,26 @@
   log-probabilities (llama.cpp: see reference/model-serving.md), so they are sanity-checked first on
   an easy continuation; when the check fails, `supports_loglikelihood` is False and the engine asks
   multiple-choice questions generatively.
-- Error messages become the run's public error: they name the path, never the (staff-only) base URL
-  or the key.
+- Error messages become the run's public error: they name the path and the HTTP status, never the
+  (staff-only) base URL, an address, the key or the upstream body (which may echo secrets or internal
+  data); the body goes to the worker log at most, cut short and scrubbed of the key.
+- The endpoint is checked by registry/services/endpoints.py, the same rules as at save time: the key
+  variable must carry the allowed prefix (LADDER_KEY_ by default), https when a key is sent. At connect
+  time the host is resolved and every address checked (no loopback, private, link-local, ...; unless
+  LADDER_ENDPOINT_ALLOW_PRIVATE), and the connection is PINNED to the checked addresses: the HTTP
+  client's network layer (an httpcore network backend) resolves and checks the host itself and connects
+  to the checked address, while TLS still verifies the certificate for the host name. So DNS cannot
+  answer one address to the check and another to the connection, and every new connection (a retry,
+  a dropped keep-alive) is checked again. Redirects are never followed (a 3xx is an error naming only
+  its status), and proxy variables of the environment are ignored (the check must see the real target).
 - Timeouts, retries with exponential backoff on 429/5xx/connection errors (Retry-After honoured up
   to a cap) and a per-run request budget; every failure is a BackendError with a clear reason.
 
 Configuration (environment of the worker): LADDER_OPENAI_TIMEOUT (seconds per request, 60),
 LADDER_OPENAI_MAX_RETRIES (4), LADDER_OPENAI_BACKOFF (first back-off in seconds, 1.0),
 LADDER_OPENAI_REQUEST_BUDGET (requests per run, 20000).
-No Django here; httpx is imported lazily.
+The endpoint policy comes from the Django settings (registry.services.endpoints.endpoint_policy) unless
+given; httpx and httpcore are imported lazily.
 """
 
 from __future__ import annotations
@@ -26,10 +37,14 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from typing import Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
 
 from evals.backends.base import BackendError
 from evals.types import GenerationRequest, LoglikelihoodRequest, ModelSpec
+
+if TYPE_CHECKING:
+    from registry.services.endpoints import EndpointPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -62,11 +77,20 @@ class OpenAIBackend:
         max_retries: int | None = None,
         backoff: float | None = None,
         request_budget: int | None = None,
+        policy: EndpointPolicy | None = None,
     ) -> None:
+        from registry.services.endpoints import EndpointInvalid, endpoint_policy, endpoint_validate
+
         if not spec.endpoint_base_url:
             raise BackendError(f"{spec.repo_id} has no API endpoint configured (endpoint_base_url is empty)")
+        self.policy = policy or endpoint_policy()
+        try:
+            # The save-time rules again: a row written before them, or past the admin, is refused here.
+            base_url, key_env = endpoint_validate(spec.endpoint_base_url, spec.endpoint_api_key_env, self.policy)
+        except EndpointInvalid as exc:
+            raise EndpointRefused(f"the model's endpoint is refused: {exc.message}") from exc
         self.spec = spec
-        self.base_url = spec.endpoint_base_url.rstrip("/")
+        self.base_url = base_url
         if not self.base_url.endswith("/v1"):
             self.base_url += "/v1"
         self.model_name = spec.endpoint_model_name or spec.repo_id
@@ -78,12 +102,10 @@ class OpenAIBackend:
         )
         self.requests_made = 0
         self._key = ""
-        if spec.endpoint_api_key_env:
-            self._key = os.environ.get(spec.endpoint_api_key_env, "")
+        if key_env:
+            self._key = os.environ.get(key_env, "")
             if not self._key:
-                raise BackendError(
-                    f"the API key variable {spec.endpoint_api_key_env} is not set in this worker's environment"
-                )
+                raise BackendError(f"the API key variable {key_env} is not set in this worker's environment")
         self._client: Any = None
         self._supports_ll: bool | None = None
         self._chat_only = False
@@ -98,7 +120,13 @@ class OpenAIBackend:
             headers = {"Content-Type": "application/json"}
             if self._key:
                 headers["Authorization"] = f"Bearer {self._key}"
-            self._client = httpx.Client(timeout=httpx.Timeout(self.timeout), headers=headers)
+            self._client = httpx.Client(
+                timeout=httpx.Timeout(self.timeout),
+                headers=headers,
+                follow_redirects=False,
+                trust_env=False,
+                transport=_pinned_transport(self.policy),
+            )
         return self._client
 
     def _scrub(self, text: str) -> str:
@@ -142,8 +170,14 @@ class OpenAIBackend:
                     except ValueError:
                         retry_after = 0.0
                 else:
-                    detail = self._scrub(response.text[:300]).replace("\n", " ")
-                    raise _HTTPStatusError(status, f"the endpoint ({path}) answered HTTP {status}: {detail}")
+                    # The body stays in the worker log: it may echo the request, secrets or internal data.
+                    logger.warning(
+                        "openai backend: HTTP %s from %s: %s",
+                        status,
+                        path,
+                        self._scrub(response.text[:300]).replace("\n", " "),
+                    )
+                    raise _HTTPStatusError(status, f"the endpoint ({path}) answered HTTP {status} ({_reason(status)})")
             if attempt < self.max_retries:
                 delay = max(retry_after, self.backoff * (2**attempt))
                 logger.info("openai backend: %s from %s, retrying in %.1f s", last, path, delay)
@@ -211,8 +245,8 @@ class OpenAIBackend:
             logger.info("openai backend: no prompt log-probabilities (%s); using generative scoring", exc)
             return False
         except BackendError as exc:
-            if "failed after" in str(exc) or "budget" in str(exc):
-                raise  # the endpoint is down: that is a run failure, not a missing feature
+            if isinstance(exc, EndpointRefused) or "failed after" in str(exc) or "budget" in str(exc):
+                raise  # the endpoint is down or refused: that is a run failure, not a missing feature
             self.probe_result = {"ok": False, "reason": str(exc)}
             return False
         mean_easy = sum(easy) / len(easy)
@@ -293,6 +327,69 @@ class _HTTPStatusError(BackendError):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class EndpointRefused(BackendError):
+    """The endpoint breaks the endpoint rules (registry/services/endpoints.py): never retried."""
+
+
+def _reason(status: int) -> str:
+    """A short public reason for a status: the standard phrase, never the server's own text."""
+    if 300 <= status < 400:
+        return "a redirect; redirects are not followed"
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "unexpected status"
+
+
+def _pinned_transport(policy: EndpointPolicy) -> Any:
+    """An httpx transport whose every TCP connection goes to an address that passed the connect-time check.
+
+    httpx has no public hook for its network layer, so the transport's connection pool is rebuilt with
+    a network backend of ours (httpcore's documented extension point) and httpx's own TLS context.
+    The backend receives the URL's host name, resolves and checks it (endpoint_host_addresses) and
+    connects to the checked address itself; TLS is then started by httpcore with the host name, so the
+    certificate is verified for the name, not the address.
+    """
+    import httpcore
+    import httpx
+
+    from registry.services.endpoints import EndpointInvalid, endpoint_host_addresses
+
+    class PinnedNetworkBackend(httpcore.SyncBackend):
+        def connect_tcp(
+            self,
+            host: str,
+            port: int,
+            timeout: float | None = None,
+            local_address: str | None = None,
+            socket_options: Any = None,
+        ) -> httpcore.NetworkStream:
+            try:
+                addresses = endpoint_host_addresses(host, port, policy)
+            except EndpointInvalid as exc:
+                logger.warning("openai backend: refused to connect to %s:%s (an internal address)", host, port)
+                raise EndpointRefused(f"the model's endpoint is refused: {exc.message}") from None
+            except OSError as exc:
+                raise httpcore.ConnectError(f"the host name did not resolve ({type(exc).__name__})") from None
+            error: Exception = httpcore.ConnectError("no address to connect to")
+            for address in addresses:  # each one checked above; the first that answers is used
+                try:
+                    return super().connect_tcp(address, port, timeout, local_address, socket_options)
+                except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                    error = exc
+            raise error
+
+    transport = httpx.HTTPTransport(trust_env=False)
+    transport._pool = httpcore.ConnectionPool(
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        max_connections=100,  # httpx's DEFAULT_LIMITS, as HTTPTransport would set them
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=PinnedNetworkBackend(),
+    )
+    return transport
 
 
 def _cut(text: str, until: Sequence[str]) -> str:

@@ -1,5 +1,12 @@
 """Local models with Hugging Face transformers: a Hub repo id, a local directory, or a GGUF file.
 
+A Hub repo id only ever means the Hub: the worker resolves the pinned commit, checks the size of the files it
+will fetch (safetensors weights plus config/tokenizer files; never Python code or pickled `.bin` weights)
+against EVAL_MAX_DOWNLOAD_BYTES, downloads them into the Hugging Face cache and loads that snapshot directory
+with `local_files_only`, `use_safetensors=True` and `trust_remote_code=False` (passed explicitly: unset,
+transformers asks on stdin whether to run the repo's code). A same-named directory in the worker's working
+directory is never read. Local weights come only from the model's staff-set `local_weights`.
+
 torch and transformers are imported lazily (the web process never loads them). A loaded model is kept warm
 per process (`get_transformers_backend`), keyed by model, revision, weights, device and dtype.
 
@@ -14,9 +21,12 @@ equals plain per-request scoring up to float rounding (tests/evals/test_transfor
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import importlib.util
+import json
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -24,12 +34,35 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from evals.backends.base import BackendError
 from evals.types import GenerationRequest, LoglikelihoodRequest, ModelSpec
 
 DTYPES = ("auto", "float32", "float16", "bfloat16")
 DEVICES = ("auto", "cpu", "cuda")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth")
+SAFETENSORS_SINGLE = "model.safetensors"
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+# What a worker fetches from a Hub repo besides the weights: configuration and tokenizer files, never code.
+SUPPORT_FILES = frozenset(
+    {
+        "config.json",
+        "generation_config.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "added_tokens.json",
+        "tokenizer.model",
+        "spiece.model",
+        "vocab.json",
+        "vocab.txt",
+        "merges.txt",
+        "chat_template.jinja",
+        "chat_template.json",
+    }
+)
+COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 
 _WARM: OrderedDict[tuple[str, ...], TransformersBackend] = OrderedDict()
 _WARM_LOCK = threading.Lock()
@@ -55,7 +88,7 @@ def resolve_weights(spec: ModelSpec) -> WeightsSource:
     if not raw:
         return WeightsSource(path=spec.repo_id, gguf_file=None, local=False)
     if raw.startswith("pkg:"):
-        package, _, relative = raw[4:].partition("/")
+        package, _sep, relative = raw[4:].partition("/")
         try:
             found = importlib.util.find_spec(package)
         except (ImportError, ValueError):
@@ -75,6 +108,120 @@ def resolve_weights(spec: ModelSpec) -> WeightsSource:
             raise BackendError(f"local weights {raw!r}: a single file must be a .gguf file")
         return WeightsSource(path=str(path.parent), gguf_file=path.name, local=True, weights_file=str(path))
     raise BackendError(f"local weights {raw!r}: {path} does not exist")
+
+
+def _human_bytes(n: int) -> str:
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
+
+
+def _hub_failure(exc: Exception, spec: ModelSpec, revision: str) -> BackendError:
+    """A Hub error as the run's error message (the Hub's own text kept for details)."""
+    from registry.hub import HubPermanentError
+
+    kind = getattr(exc, "kind", "")
+    if isinstance(exc, HubPermanentError) and kind == "not_found":
+        message = _("%(model)s was not found on the Hub.") % {"model": spec.repo_id}
+    elif isinstance(exc, HubPermanentError) and kind == "revision_not_found":
+        message = _("Revision %(rev)s of %(model)s was not found on the Hub.") % {
+            "rev": revision,
+            "model": spec.repo_id,
+        }
+    elif isinstance(exc, HubPermanentError) and kind == "gated":
+        message = _("%(model)s is gated on the Hub and this worker's HF_TOKEN has no access to it.") % {
+            "model": spec.repo_id
+        }
+    elif isinstance(exc, HubPermanentError):
+        message = _("The Hub refused to serve %(model)s.") % {"model": spec.repo_id}
+    else:
+        message = _("The Hub could not be reached to download %(model)s; retry the run later.") % {
+            "model": spec.repo_id
+        }
+    return BackendError(f"{message} ({exc})")
+
+
+def hub_weights_fetch(spec: ModelSpec) -> tuple[str, str]:
+    """Download a Hub model's safetensors weights and config/tokenizer files at its pinned commit.
+
+    Returns (local snapshot directory in the Hugging Face cache, commit sha). Only top-level files are
+    fetched, never Python code or pickled weights. Raises BackendError, before any weights are downloaded,
+    when the repo or revision is not on the Hub, the repo has no safetensors weights or no config.json,
+    or the files exceed settings.EVAL_MAX_DOWNLOAD_BYTES.
+    """
+    from django.conf import settings
+
+    from registry import hub
+
+    revision = spec.revision or "main"
+    try:
+        sha = revision if COMMIT_SHA_RE.match(revision) else hub.hub_model_info(spec.repo_id, revision=revision).sha
+        if not sha:
+            raise BackendError(
+                _("The Hub did not name the commit of %(model)s at %(rev)s.") % {"model": spec.repo_id, "rev": revision}
+            )
+        sizes = {f.path: f.size for f in hub.hub_model_files(spec.repo_id, revision=sha) if "/" not in f.path}
+        support = sorted(name for name in sizes if name in SUPPORT_FILES)
+        if "config.json" not in sizes:
+            raise BackendError(
+                _("%(model)s has no config.json at %(sha)s: transformers cannot load it.")
+                % {"model": spec.repo_id, "sha": sha[:12]}
+            )
+        limit = int(settings.EVAL_MAX_DOWNLOAD_BYTES)
+
+        def check_size(names: list[str]) -> None:
+            total = sum(sizes[name] for name in names)
+            if total > limit:
+                raise BackendError(
+                    _(
+                        "%(model)s is too large to download: its weights and configuration files total %(size)s, "
+                        "over this worker's limit of %(limit)s (LADDER_EVAL_MAX_DOWNLOAD_BYTES)."
+                    )
+                    % {"model": spec.repo_id, "size": _human_bytes(total), "limit": _human_bytes(limit)}
+                )
+
+        if SAFETENSORS_SINGLE in sizes:
+            weights = [SAFETENSORS_SINGLE]
+        elif SAFETENSORS_INDEX in sizes:
+            # Sharded: the index names the shards (a repo may hold other .safetensors files, e.g. consolidated).
+            check_size([*support, SAFETENSORS_INDEX])
+            index_dir = hub.hub_model_snapshot(spec.repo_id, revision=sha, allow_patterns=[SAFETENSORS_INDEX])
+            weights = [SAFETENSORS_INDEX, *_index_shards(Path(index_dir) / SAFETENSORS_INDEX, spec)]
+            missing = [name for name in weights if name not in sizes]
+            if missing:
+                raise BackendError(
+                    _("%(model)s: the safetensors index names shards that are not in the repo: %(files)s")
+                    % {"model": spec.repo_id, "files": ", ".join(missing[:5])}
+                )
+        else:
+            pickled = sorted(name for name in sizes if name.endswith((".bin", ".pt", ".pth", ".ckpt")))
+            raise BackendError(
+                _(
+                    "%(model)s has no safetensors weights (%(found)s) at %(sha)s; workers load only safetensors, "
+                    "never pickled PyTorch weights."
+                )
+                % {"model": spec.repo_id, "found": ", ".join(pickled[:3]) or _("no weights"), "sha": sha[:12]}
+            )
+        names = [*support, *weights]
+        check_size(names)
+        directory = hub.hub_model_snapshot(
+            spec.repo_id, revision=sha, allow_patterns=[glob.escape(name) for name in names]
+        )
+    except (hub.HubPermanentError, hub.HubTemporaryError) as exc:
+        raise _hub_failure(exc, spec, revision) from exc
+    return directory, sha
+
+
+def _index_shards(path: Path, spec: ModelSpec) -> list[str]:
+    try:
+        weight_map = json.loads(path.read_text(encoding="utf-8"))["weight_map"]
+        return sorted({str(name) for name in weight_map.values()})
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise BackendError(
+            _("%(model)s: unreadable %(file)s: %(error)s")
+            % {"model": spec.repo_id, "file": SAFETENSORS_INDEX, "error": exc}
+        ) from exc
 
 
 def file_sha256(path: str) -> str:
@@ -99,6 +246,14 @@ def local_revision(source: WeightsSource) -> str:
     for p in files:
         h.update(f"{p.name}\0{file_sha256(str(p))}\n".encode())
     return "sha256:" + h.hexdigest()
+
+
+def _needs_repo_code(directory: str) -> bool:
+    try:
+        config = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and bool(config.get("auto_map"))
 
 
 def _resolve_device(device: str) -> str:
@@ -162,21 +317,29 @@ class TransformersBackend:
         self.device = device
         self.batch_size = max(1, int(batch_size))
         self.source = resolve_weights(spec)
-        kwargs: dict[str, Any] = {}
+        self._revision: str | None = None
+        # Explicit False: unset, transformers asks on stdin whether to run the repo's code. Everything is
+        # loaded from a local directory (local_files_only), so a Hub id is never looked up as a path.
+        kwargs: dict[str, Any] = {"trust_remote_code": False, "local_files_only": True}
+        model_kwargs: dict[str, Any] = {}
         if self.source.gguf_file:
             kwargs["gguf_file"] = self.source.gguf_file
         if self.source.local:
-            kwargs["local_files_only"] = True  # local weights never touch the Hub, online or offline
+            path = self.source.path  # staff-set weights: never touch the Hub, online or offline
         else:
-            kwargs["revision"] = spec.revision or "main"
+            path, self._revision = hub_weights_fetch(spec)
+            model_kwargs["use_safetensors"] = True
         torch_dtype: Any = "auto" if dtype == "auto" else getattr(torch, dtype)
         if dtype == "auto" and device == "cpu":
             torch_dtype = torch.float32  # half precision on CPU is slow and less accurate
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.source.path, **kwargs)
-            self.model = AutoModelForCausalLM.from_pretrained(self.source.path, dtype=torch_dtype, **kwargs)
+            self.tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs, **model_kwargs)
         except (OSError, ValueError, RuntimeError, ImportError) as exc:
-            raise BackendError(f"could not load {spec.repo_id} with transformers: {exc}") from exc
+            hint = ""
+            if _needs_repo_code(path):
+                hint = " " + _("The repository needs its own Python code (auto_map), which workers never run.")
+            raise BackendError(f"could not load {spec.repo_id} with transformers: {exc}{hint}") from exc
         self.model.to(device)
         self.model.eval()
         self.dtype = str(self.model.dtype).replace("torch.", "")
@@ -185,7 +348,6 @@ class TransformersBackend:
         self.pad_token_id = tok.pad_token_id if tok.pad_token_id is not None else self.eot_token_id
         self.prefix_token_id = tok.bos_token_id if tok.bos_token_id is not None else self.eot_token_id
         self.max_length = self._max_length()
-        self._revision: str | None = None
         self._ctx_cache: dict[str, list[int]] = {}
 
     # ---------------------------------------------------------------------------------- helpers
@@ -227,10 +389,7 @@ class TransformersBackend:
 
     def describe(self) -> dict[str, Any]:
         if self._revision is None:
-            if self.source.local:
-                self._revision = local_revision(self.source)
-            else:
-                self._revision = getattr(self.model.config, "_commit_hash", None) or self.spec.revision
+            self._revision = local_revision(self.source)
         return {
             "revision_sha": self._revision,
             "dtype": self.dtype,
@@ -296,7 +455,7 @@ class TransformersBackend:
         width = max(lengths)
         ids = torch.full((n_ctx, width), self.pad_token_id, dtype=torch.long, device=dev)
         mask = torch.zeros((n_ctx, width), dtype=torch.long, device=dev)
-        for g, (ctx, _) in enumerate(chunk):
+        for g, (ctx, _reqs) in enumerate(chunk):
             ids[g, width - len(ctx) :] = torch.tensor(ctx, dtype=torch.long, device=dev)
             mask[g, width - len(ctx) :] = 1
         positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -304,7 +463,7 @@ class TransformersBackend:
         first_logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # predicts each cont's 1st token
 
         rows: list[tuple[int, int]] = []  # (request index, group index)
-        for g, (_, req_ids) in enumerate(chunk):
+        for g, (_ctx, req_ids) in enumerate(chunk):
             rows.extend((i, g) for i in req_ids)
         scores = {i: float(first_logprobs[g, encoded[i][1][0]]) for i, g in rows}
         rest = [encoded[i][1][:-1] for i, _ in rows]  # tokens still to feed (the last one is never an input)

@@ -2,6 +2,9 @@
 
 How a board is computed (per suite, per board = overall | en | zh):
 
+* Only runs of a revision that may rank count at all (evals/selectors/revisions.py: the model's current
+  Hub commit, a revision staff marked, or weights that are not the Hub's); runs of other revisions
+  (pull requests, old commits) appear only in the model's history.
 * Eligible runs: status succeeded, not partial, same suite, every benchmark of the board present with
   the board's usual item count (the suite's fixed sample, so every ranked model saw the same items).
   For each model the latest eligible run counts (by finished_at, then id). A model without one but
@@ -60,6 +63,8 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from evals.models import BenchmarkResult, EvalRun, ItemResult
+from evals.selectors.revisions import ranked_run_ids, runs_with_revision_rank
+from evals.selectors.runs import run_settings_public
 from registry.models import LanguageModel
 from registry.selectors.models import model_filter, model_queryset
 
@@ -303,7 +308,7 @@ FROM evals_evalrun r
 JOIN registry_languagemodel m ON m.id = r.model_id
 JOIN evals_benchmarkresult b ON b.run_id = r.id
 JOIN k ON k.benchmark = b.benchmark
-WHERE r.suite = %s AND r.status = %s
+WHERE r.suite = %s AND r.status = %s AND r.id IN ({ranked_runs})
 GROUP BY r.id, m.id
 """
 
@@ -319,16 +324,19 @@ def _runs_postgresql(suite: str, keys: list[str], baselines: list[float]) -> lis
     k = len(keys)
     rows: list[_RunRow] = []
     connection.ensure_connection()
+    # Only runs of a revision that may rank (evals.selectors.revisions: the same rule as the ORM path).
+    ranked_sql, ranked_params = ranked_run_ids(suite=suite).query.sql_with_params()
+    sql = _PG_CORE_SQL.format(ranked_runs=ranked_sql)
     # A binary cursor: arrays and numbers arrive without text parsing.
     started = time.monotonic()
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(
-            _PG_CORE_SQL,
-            [keys, list(range(k)), baselines, suite, str(EvalRun.Status.SUCCEEDED)],
+            sql,
+            [keys, list(range(k)), baselines, suite, str(EvalRun.Status.SUCCEEDED), *ranked_params],
             binary=True,
         )
         if connection.queries_logged:  # this cursor bypasses Django's wrapper: keep query counts honest
-            connection.queries_log.append({"sql": _PG_CORE_SQL, "time": f"{time.monotonic() - started:.3f}"})
+            connection.queries_log.append({"sql": sql, "time": f"{time.monotonic() - started:.3f}"})
         for (
             run_id,
             model_pk,
@@ -420,14 +428,15 @@ def _aligned(
 
 def _runs_orm(suite: str, keys: list[str]) -> list[_RunRow]:
     """The same rows through the ORM (SQLite, the embedded default): results row by row."""
+    eligible = ranked_run_ids(suite=suite)  # the revision rule, as in the SQL path
     runs = list(
-        EvalRun.objects.filter(suite=suite, status=EvalRun.Status.SUCCEEDED)
+        EvalRun.objects.filter(id__in=eligible)
         .order_by()
         .values_list("id", "model_id", "is_partial", "finished_at", "model__repo_id", "model__parameters")
     )
     results: dict[int, list[tuple[str, float, float | None, int, str]]] = defaultdict(list)
     rows = (
-        BenchmarkResult.objects.filter(run__suite=suite, run__status=EvalRun.Status.SUCCEEDED, benchmark__in=keys)
+        BenchmarkResult.objects.filter(run__in=eligible, benchmark__in=keys)
         .order_by()
         .values_list("run_id", "benchmark", "value", "stderr", "n", "primary_metric")
     )
@@ -868,7 +877,8 @@ def _hydrate(core: BoardCore, entries: list[tuple[CoreEntry, int | None, int | N
                     sha=run.revision_sha,
                     engine_version=run.engine_version,
                     suite=run.suite,
-                    settings=run.settings or {},
+                    # Boards are public and cached for everyone: never the backend's weights path.
+                    settings=run_settings_public(run.settings),
                     finished_at=run.finished_at,
                     backend=run.backend,
                     dtype=run.dtype,
@@ -1038,7 +1048,8 @@ def _summary(suite: str, row: LeaderboardRow, ranked_count: int) -> SuiteSummary
 def model_evaluation_summary(*, model: LanguageModel, history: int = 20) -> ModelEvaluationSummary:
     """A model's evaluation history (latest `history` runs) and, per suite it was run on, the scores of
     its counted run with intervals and its rank on the overall board."""
-    runs = list(EvalRun.objects.filter(model=model).order_by("-created_at", "-id")[:history])
+    # Each run says whether its revision may rank (the history labels the others).
+    runs = list(runs_with_revision_rank(EvalRun.objects.filter(model=model)).order_by("-created_at", "-id")[:history])
     suite_keys = list(
         EvalRun.objects.filter(model=model, status=EvalRun.Status.SUCCEEDED)
         .order_by()

@@ -11,7 +11,6 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -24,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from evals import services
 from evals.forms import SubmitForm
 from evals.models import EvalRun
-from evals.selectors.runs import run_get, run_list
+from evals.selectors.runs import run_details_visible, run_failure, run_get, run_list, run_view
 from evals.selectors.runs import run_items as run_items_select
 
 QUEUE_SECTION_SIZE = 25
@@ -79,27 +78,16 @@ def run_timings(run: EvalRun, now=None) -> dict[str, object]:
     }
 
 
-def _can_cancel(user, run: EvalRun) -> bool:
-    if run.status not in EvalRun.ACTIVE_STATUSES:
-        return False
-    if user.is_staff:
-        return True
-    # The owner may withdraw their own run while it waits; stopping a running one is for staff.
-    return user.is_authenticated and run.submitted_by_id == user.pk and run.status == EvalRun.Status.QUEUED
-
-
-def _can_retry(user, run: EvalRun) -> bool:
-    return user.is_staff and run.status in (EvalRun.Status.FAILED, EvalRun.Status.CANCELLED)
-
-
 def _decorate(runs, user, now=None) -> list[EvalRun]:
-    """Attach timings and the actions this user may take, for the templates."""
+    """Attach timings, what this user may see (`run.view`, evals.selectors.runs.run_view) and the actions
+    this user may take (the services' rule, so a button is shown exactly when the POST would succeed)."""
     now = now or timezone.now()
     out = []
     for run in runs:
         run.timings = run_timings(run, now)
-        run.user_can_cancel = _can_cancel(user, run)
-        run.user_can_retry = _can_retry(user, run)
+        run.view = run_view(run, user)
+        run.user_can_cancel = services.eval_run_can_cancel(user, run)
+        run.user_can_retry = services.eval_run_can_retry(user, run)
         out.append(run)
     return out
 
@@ -184,11 +172,13 @@ def _poll_json(request: HttpRequest) -> JsonResponse:
     except ValueError:
         return JsonResponse({"error": _("ids must be a comma-separated list of run ids.")}, status=400)
     now = timezone.now()
+    staff = run_details_visible(request.user)
     rows = []
     for run in EvalRun.objects.filter(pk__in=ids).only(
         "id", "status", "progress_done", "progress_total", "error", "created_at", "started_at", "finished_at"
     ):
         timings = run_timings(run, now)
+        failure = run_failure(run)
         rows.append(
             {
                 "id": run.pk,
@@ -197,7 +187,8 @@ def _poll_json(request: HttpRequest) -> JsonResponse:
                 "done": run.progress_done,
                 "total": run.progress_total,
                 "percent": run.progress_percent,
-                "error": run.error,
+                # The same rule as run_view: the stored text for staff, the public message for others.
+                "error": run.error if staff else (failure.message if failure else ""),
                 "queue_display": timings["queue_display"],
                 "duration_display": timings["duration_display"],
             }
@@ -268,7 +259,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             result.ci_high = min(1.0, result.value + 1.96 * result.stderr)
     settings_rows = [
         (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True))
-        for key, value in sorted((run.settings or {}).items())
+        for key, value in sorted(run.view.settings.items())
     ]
     return render(request, "evals/run_detail.html", {"run": run, "results": results, "settings_rows": settings_rows})
 
@@ -329,15 +320,8 @@ def _back(request: HttpRequest, run: EvalRun) -> HttpResponse:
 @login_required
 @require_POST
 def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Staff cancel any active run; the owner may cancel their own queued run. Others get 403."""
+    """Cancel by the services' rule (the submitter or staff, while queued or running); others get 403."""
     run = _get_run_or_404(run_id)
-    if not request.user.is_staff and run.submitted_by_id != request.user.pk:
-        raise PermissionDenied(_("Only staff can cancel other people's runs."))
-    if not _can_cancel(request.user, run):
-        if run.status not in EvalRun.ACTIVE_STATUSES:
-            messages.error(request, _("Run #%(id)d has already finished.") % {"id": run.pk})
-            return _back(request, run)
-        raise PermissionDenied(_("Only staff can stop a running evaluation."))
     try:
         run = services.eval_run_cancel(run_id=run.pk, user=request.user)
     except services.SubmissionError as exc:
@@ -353,13 +337,8 @@ def run_cancel(request: HttpRequest, run_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
-    """Staff queue a failed or cancelled run again; it resumes from its stored items."""
-    if not request.user.is_staff:
-        raise PermissionDenied(_("Only staff can retry runs."))
+    """Retry by the services' rule (staff, once failed or cancelled); it resumes from its stored items."""
     run = _get_run_or_404(run_id)
-    if not _can_retry(request.user, run):
-        messages.error(request, _("Only failed or cancelled runs can be retried."))
-        return _back(request, run)
     try:
         run = services.eval_run_retry(run_id=run.pk, user=request.user)
     except services.SubmissionError as exc:

@@ -6,7 +6,6 @@ SyncRun and the "sync from the Hub" action live in registry/admin/syncs.py.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib import admin
@@ -14,34 +13,25 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import Language, LanguageModel, License, Organization
+from registry.models import AllowedRevision, Language, LanguageModel, License, Organization
+from registry.services.endpoints import EndpointInvalid, endpoint_key_env_check, endpoint_url_check, endpoint_validate
 
 
 def endpoint_url_clean(value: str) -> str:
-    """An OpenAI-compatible base URL: http(s), a host, no user:password, no query or fragment.
+    """An OpenAI-compatible base URL by the endpoint rules (registry/services/endpoints.py).
 
     Raises forms.ValidationError with a message for the admin user. Keys belong in the workers'
-    environment (endpoint_api_key_env names the variable), never in the URL.
+    environment (endpoint_api_key_env names the variable), never in the URL. Whether http is allowed
+    depends on the key too: LanguageModelForm.clean checks the pair.
     """
-    value = (value or "").strip()
-    if not value:
-        return value
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https"):
-        raise forms.ValidationError(_("Use an http:// or https:// URL."))
-    if not parts.hostname:
-        raise forms.ValidationError(_("The URL needs a host name."))
-    if parts.username or parts.password or "@" in parts.netloc:
-        raise forms.ValidationError(
-            _("Do not put credentials in the URL: name the environment variable holding the key instead.")
-        )
-    if parts.query or parts.fragment:
-        raise forms.ValidationError(_("Leave out query strings and fragments (keys must not travel in the URL)."))
-    return value.rstrip("/")
+    try:
+        return endpoint_url_check(value)
+    except EndpointInvalid as exc:
+        raise forms.ValidationError(exc.message) from exc
 
 
 class LanguageModelForm(forms.ModelForm):
-    # Validated by endpoint_url_clean (stricter than URLField: http(s) only, no credentials).
+    # Validated by endpoint_url_clean (stricter than URLField: http(s) only, no credentials, no internal host).
     endpoint_base_url = forms.CharField(required=False, max_length=200, label=_("endpoint base URL"))
 
     class Meta:
@@ -60,25 +50,39 @@ class LanguageModelForm(forms.ModelForm):
         return endpoint_url_clean(self.cleaned_data.get("endpoint_base_url", ""))
 
     def clean_endpoint_api_key_env(self) -> str:
-        name = (self.cleaned_data.get("endpoint_api_key_env") or "").strip()
-        if name and not (name.replace("_", "").isalnum() and name.isascii() and not name[0].isdigit()):
-            raise forms.ValidationError(
-                _("Give the NAME of an environment variable (letters, digits, underscores), e.g. OPENAI_API_KEY.")
-            )
-        if name and (name.lower().startswith(("sk-", "sk_")) or len(name) > 64):
-            raise forms.ValidationError(_("This looks like a key, not a variable name. Never store keys here."))
-        return name
+        try:
+            return endpoint_key_env_check(self.cleaned_data.get("endpoint_api_key_env") or "")
+        except EndpointInvalid as exc:
+            raise forms.ValidationError(exc.message) from exc
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         if data.get("endpoint_base_url") and not data.get("endpoint_model_name"):
             self.add_error("endpoint_model_name", _("An endpoint needs the model name it serves."))
+        if "endpoint_base_url" in data and "endpoint_api_key_env" in data:
+            try:  # the pair: a key must not travel over plain http
+                endpoint_validate(data["endpoint_base_url"], data["endpoint_api_key_env"])
+            except EndpointInvalid as exc:
+                field = "endpoint_base_url" if exc.field == "base_url" else "endpoint_api_key_env"
+                self.add_error(field, exc.message)
         return data
+
+
+class AllowedRevisionInline(admin.TabularInline):
+    """Revisions other than main that users may submit (and, when ranked, that rank on the board)."""
+
+    model = AllowedRevision
+    extra = 0
+    fields = ("revision", "ranked", "note", "created_at")
+    readonly_fields = ("created_at",)
+    verbose_name = _("allowed revision")
+    verbose_name_plural = _("allowed revisions (besides main: branches, tags or commit shas; never pull requests)")
 
 
 @admin.register(LanguageModel)
 class LanguageModelAdmin(admin.ModelAdmin):
     form = LanguageModelForm
+    inlines = (AllowedRevisionInline,)
     list_display = (
         "repo_id",
         "name",

@@ -181,6 +181,64 @@ LICENSES: tuple[LicenseFact, ...] = (
         "restricted",
         "https://www.bigcode-project.org/docs/pages/bigcode-openrail/",
     ),
+    # The rest of the license ids the Hub's model cards accept (huggingface.co/docs/hub/repositories-licenses).
+    LicenseFact("afl-3.0", "Academic Free License v3.0", "afl", True, "yes"),
+    LicenseFact("artistic-2.0", "Artistic License 2.0", "artistic", True, "yes"),
+    LicenseFact("bsl-1.0", "Boost Software License 1.0", "bsl", True, "yes"),
+    LicenseFact("bsd", "BSD license family", "bsd", True, "yes"),
+    LicenseFact("bsd-3-clause-clear", "BSD 3-Clause Clear License", "bsd", False, "yes"),
+    LicenseFact("c-uda", "Computational Use of Data Agreement", "c-uda", False, "unknown"),
+    LicenseFact("cc", "Creative Commons license family", "cc", False, "unknown"),
+    LicenseFact("cc-by-2.0", "Creative Commons Attribution 2.0", "cc-by", False, "yes"),
+    LicenseFact("cc-by-2.5", "Creative Commons Attribution 2.5", "cc-by", False, "yes"),
+    LicenseFact("cc-by-3.0", "Creative Commons Attribution 3.0", "cc-by", False, "yes"),
+    LicenseFact("cc-by-sa-3.0", "Creative Commons Attribution-ShareAlike 3.0", "cc-by-sa", False, "yes"),
+    LicenseFact("cc-by-nd-4.0", "Creative Commons Attribution-NoDerivatives 4.0", "cc-by-nd", False, "restricted"),
+    LicenseFact("cc-by-nc-2.0", "Creative Commons Attribution-NonCommercial 2.0", "cc-by-nc", False, "no"),
+    LicenseFact("cc-by-nc-3.0", "Creative Commons Attribution-NonCommercial 3.0", "cc-by-nc", False, "no"),
+    LicenseFact(
+        "cc-by-nc-nd-3.0", "Creative Commons Attribution-NonCommercial-NoDerivatives 3.0", "cc-by-nc", False, "no"
+    ),
+    LicenseFact(
+        "cc-by-nc-sa-2.0", "Creative Commons Attribution-NonCommercial-ShareAlike 2.0", "cc-by-nc", False, "no"
+    ),
+    LicenseFact(
+        "cc-by-nc-sa-3.0", "Creative Commons Attribution-NonCommercial-ShareAlike 3.0", "cc-by-nc", False, "no"
+    ),
+    LicenseFact("cdla-sharing-1.0", "Community Data License Agreement – Sharing 1.0", "cdla", False, "yes"),
+    LicenseFact("cdla-permissive-1.0", "Community Data License Agreement – Permissive 1.0", "cdla", False, "yes"),
+    LicenseFact("cdla-permissive-2.0", "Community Data License Agreement – Permissive 2.0", "cdla", False, "yes"),
+    LicenseFact("wtfpl", "Do What The F*ck You Want To Public License", "public-domain", False, "yes"),
+    LicenseFact("ecl-2.0", "Educational Community License v2.0", "ecl", True, "yes"),
+    LicenseFact("epl-1.0", "Eclipse Public License 1.0", "epl", True, "yes"),
+    LicenseFact("epl-2.0", "Eclipse Public License 2.0", "epl", True, "yes"),
+    LicenseFact("etalab-2.0", "Etalab Open License 2.0", "etalab", False, "yes"),
+    LicenseFact("eupl-1.1", "European Union Public License 1.1", "eupl", True, "yes"),
+    LicenseFact("eupl-1.2", "European Union Public License 1.2", "eupl", True, "yes"),
+    LicenseFact("gfdl", "GNU Free Documentation License family", "gpl", False, "yes"),
+    LicenseFact("gpl", "GNU General Public License family", "gpl", True, "yes"),
+    LicenseFact("lgpl", "GNU Lesser General Public License family", "gpl", True, "yes"),
+    LicenseFact("lgpl-2.1", "GNU Lesser General Public License v2.1", "gpl", True, "yes"),
+    LicenseFact("lgpl-lr", "Lesser General Public License For Linguistic Resources", "gpl", False, "yes"),
+    LicenseFact("isc", "ISC License", "isc", True, "yes"),
+    LicenseFact("h-research", "H Research License", "research", False, "no"),
+    LicenseFact("intel-research", "Intel Research Use License Agreement", "research", False, "no"),
+    LicenseFact("lppl-1.3c", "LaTeX Project Public License v1.3c", "lppl", True, "yes"),
+    LicenseFact("ms-pl", "Microsoft Public License", "ms-pl", True, "yes"),
+    LicenseFact("apple-ascl", "Apple Sample Code License", "apple", False, "unknown"),
+    LicenseFact("apple-amlr", "Apple Machine Learning Research Model License", "apple", False, "no"),
+    LicenseFact("odc-by", "Open Data Commons Attribution License", "odc", False, "yes"),
+    LicenseFact("odbl", "Open Database License", "odc", False, "yes"),
+    LicenseFact("pddl", "Open Data Commons Public Domain Dedication and License", "odc", False, "yes"),
+    LicenseFact("openmdw-1.0", "OpenMDW License 1.0", "openmdw", False, "yes"),
+    LicenseFact("osl-3.0", "Open Software License 3.0", "osl", True, "yes"),
+    LicenseFact("postgresql", "PostgreSQL License", "postgresql", True, "yes"),
+    LicenseFact("ofl-1.1", "SIL Open Font License 1.1", "ofl", True, "yes"),
+    LicenseFact("ncsa", "University of Illinois/NCSA Open Source License", "ncsa", True, "yes"),
+    LicenseFact("zlib", "zlib License", "zlib", True, "yes"),
+    LicenseFact("deepfloyd-if-license", "DeepFloyd IF License Agreement", "research", False, "no"),
+    LicenseFact("fair-noncommercial-research-license", "FAIR Noncommercial Research License", "research", False, "no"),
+    LicenseFact("grok2-community", "Grok 2 Community License", "grok", False, "restricted"),
     # Custom model licenses the catalog uses (the Hub shows them as license: other).
     LicenseFact(
         "LicenseRef-llama-1-noncommercial",
@@ -227,6 +285,20 @@ LICENSES: tuple[LicenseFact, ...] = (
     LicenseFact("other", "Other (see the model card)", "other", False, "unknown"),
     LicenseFact("unknown", "Unknown", "unknown", False, "unknown"),
 )
+
+_KNOWN_KEYS = {fact.key.lower(): fact.key for fact in LICENSES}
+
+
+def license_key_known(raw: str | None) -> str | None:
+    """The registry's key for a license id (case-insensitive), or None when the id is not a known license.
+
+    Only keys from LICENSES are ever written as a model's license: unknown text is kept as data
+    (`license_name`) under the key `other`, never as a key of its own.
+    """
+    if not raw:
+        return None
+    return _KNOWN_KEYS.get(str(raw).strip().lower())
+
 
 # ISO 639-1 codes with their English names: the catalog's languages and those common on the Hub.
 LANGUAGES: dict[str, str] = {

@@ -7,8 +7,9 @@ Each entry is a curated fact sheet with a source for every fact. Conventions:
   nominal figure otherwise (said in `notes["parameters"]`), None when undisclosed.
 - `release`: "YYYY-MM-DD", "YYYY-MM" or "YYYY": the precision is the precision of the source.
 - `base`: the id of the base model (linked when it is in the catalog or the registry) and `relation`.
-- `endpoint`: an OpenAI-compatible API (base URL, model name, and the NAME of the environment
-  variable that holds the key on the evaluation workers; never a key).
+- `endpoint`: an OpenAI-compatible API (base URL, model name, and `key`: the provider's name in the
+  environment variable that holds the key on the evaluation workers, LADDER_ENDPOINT_KEY_PREFIX + key,
+  e.g. LADDER_KEY_OPENAI; never a key).
 - `sources`: fact -> URL where it differs from the entry's `source`; `notes`: fact -> remark.
 """
 
@@ -46,7 +47,7 @@ _LLAMA1_CARD = "https://github.com/meta-llama/llama/blob/llama_v1/MODEL_CARD.md"
 _LLAMA1_PAPER = "https://arxiv.org/abs/2302.13971"
 _FASTCHAT_WEIGHTS = "https://github.com/lm-sys/FastChat/blob/main/docs/vicuna_weights_version.md"
 _CALFLOPS = "https://github.com/MrYxJ/calculate-flops.pytorch"
-_OPENAI = {"base_url": "https://api.openai.com/v1", "key_env": "OPENAI_API_KEY"}
+_OPENAI = {"base_url": "https://api.openai.com/v1", "key": "OPENAI"}
 _OPENAI_DOCS = "https://platform.openai.com/docs/models"
 
 MODELS: tuple[dict[str, Any], ...] = (
@@ -169,7 +170,7 @@ MODELS: tuple[dict[str, Any], ...] = (
         "endpoint": {
             "base_url": "https://qianfan.baidubce.com/v2",
             "model_name": "ernie-3.5-8k",
-            "key_env": "QIANFAN_API_KEY",
+            "key": "QIANFAN",
         },
         "source": "https://yiyan.baidu.com/",
         "sources": {
@@ -197,7 +198,7 @@ MODELS: tuple[dict[str, Any], ...] = (
         "endpoint": {
             "base_url": "https://api.hunyuan.cloud.tencent.com/v1",
             "model_name": "hunyuan-standard",
-            "key_env": "HUNYUAN_API_KEY",
+            "key": "HUNYUAN",
         },
         "source": "https://cloud.tencent.com/product/hunyuan",
         "sources": {"endpoint": "https://cloud.tencent.com/document/product/1729/111007"},
@@ -222,7 +223,7 @@ MODELS: tuple[dict[str, Any], ...] = (
         "endpoint": {
             "base_url": "https://spark-api-open.xf-yun.com/v1",
             "model_name": "generalv3.5",
-            "key_env": "SPARK_API_PASSWORD",
+            "key": "SPARK",
         },
         "source": "https://xinghuo.xfyun.cn/",
         "sources": {"endpoint": "https://www.xfyun.cn/doc/spark/HTTP%E8%B0%83%E7%94%A8%E6%96%87%E6%A1%A3.html"},
@@ -245,7 +246,7 @@ MODELS: tuple[dict[str, Any], ...] = (
         "endpoint": {
             "base_url": "https://dashscope.aliyuncs.com/compatible-mode/v1",
             "model_name": "qwen-plus",
-            "key_env": "DASHSCOPE_API_KEY",
+            "key": "DASHSCOPE",
         },
         "source": "https://tongyi.aliyun.com/",
         "sources": {"endpoint": "https://help.aliyun.com/zh/model-studio/compatibility-of-openai-with-dashscope"},
@@ -270,7 +271,7 @@ MODELS: tuple[dict[str, Any], ...] = (
         "endpoint": {
             "base_url": "https://api.cohere.ai/compatibility/v1",
             "model_name": "command",
-            "key_env": "CO_API_KEY",
+            "key": "COHERE",
         },
         "source": "https://docs.cohere.ai/docs/command-beta",
         "sources": {

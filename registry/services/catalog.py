@@ -19,6 +19,7 @@ from django.db.models.functions import Lower
 
 from registry.catalog import LANGUAGES, LICENSES, MODELS, ORGANIZATIONS
 from registry.models import Language, LanguageModel, License, Organization
+from registry.services.endpoints import EndpointInvalid, EndpointPolicy, endpoint_policy, endpoint_validate
 
 CATALOG = "catalog"
 # Facts the catalog may write, in the order they are applied.
@@ -184,12 +185,18 @@ def _release(entry: dict[str, Any]) -> tuple[dt.date | None, str]:
     return dt.date(*parts), precision
 
 
-def _endpoint(entry: dict[str, Any]) -> dict[str, str]:
+def _endpoint(entry: dict[str, Any], policy: EndpointPolicy) -> dict[str, str]:
+    """The entry's endpoint fields, by the same rules as the admin's (the key variable gets the prefix)."""
     endpoint = entry.get("endpoint") or {}
+    key_env = f"{policy.key_prefix}{endpoint['key']}" if endpoint.get("key") else ""
+    try:
+        base_url, key_env = endpoint_validate(endpoint.get("base_url", ""), key_env, policy)
+    except EndpointInvalid as exc:
+        raise ValueError(f"catalog entry {entry['id']}: {exc.message}") from exc
     return {
-        "endpoint_base_url": endpoint.get("base_url", ""),
+        "endpoint_base_url": base_url,
         "endpoint_model_name": endpoint.get("model_name", ""),
-        "endpoint_api_key_env": endpoint.get("key_env", ""),
+        "endpoint_api_key_env": key_env,
     }
 
 
@@ -277,7 +284,7 @@ def _model_apply(
         model.release_date, model.release_date_precision = release_date, precision
         fields |= {"release_date", "release_date_precision"}
 
-    endpoint = _endpoint(entry)
+    endpoint = _endpoint(entry, endpoint_policy())
     current_endpoint = {f: getattr(model, f) for f in endpoint}
     if (not _empty(endpoint) or notes.get("endpoint")) and decide("endpoint", current_endpoint, endpoint):
         for field, value in endpoint.items():

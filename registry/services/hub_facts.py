@@ -5,11 +5,14 @@ Pure functions over `registry.hub.HubModel` and the repo's config.json; no datab
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from registry.catalog.licenses import license_key_known
 from registry.hub import HubModel
 
 # Pipelines whose models the registry holds (a listing asks the Hub for each).
@@ -126,9 +129,9 @@ def model_parameters(info: HubModel, config: dict[str, Any]) -> tuple[int | None
         return total, "safetensors", active if active and active > 0 else None
     if from_config:
         return from_config, "config", active_config if active_config != from_config else None
-    card_count = card_parameters(info.card_data)
+    card_count, card_active = card_parameter_counts(info.card_data)
     if card_count:
-        return card_count, "card", None
+        return card_count, "card", card_active if card_active and card_active < card_count else None
     return None, "", None
 
 
@@ -206,18 +209,122 @@ def _glm_parameters(config: dict[str, Any]) -> tuple[int | None, int | None]:
 
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMBT]?)\s*$", re.IGNORECASE)
+# A count inside a sentence: "46.7B total parameters, 12.9B active" (the unit is required there).
+_SIZE_IN_TEXT = re.compile(r"(\d+(?:\.\d+)?)\s*([KMBT])\b([^,;()\d]{0,40})", re.IGNORECASE)
+_SCALE = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+CARD_PARAMETER_KEYS = ("parameters", "params", "num_parameters", "model_size", "parameter_count", "total_parameters")
+CARD_ACTIVE_KEYS = ("active_parameters", "activated_parameters", "active_params")
+
+
+def _card_count(value: Any) -> tuple[int | None, int | None]:
+    """(total, active) from one card value: a number, "6.2B", or a phrase naming the active part."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value, None
+    if not isinstance(value, str):
+        return None, None
+    if match := _SIZE.match(value):
+        return int(float(match.group(1)) * _SCALE[match.group(2).upper()]) or None, None
+    total = active = None
+    for number, unit, words in _SIZE_IN_TEXT.findall(value[:500]):
+        count = int(float(number) * _SCALE[unit.upper()]) or None
+        if "activ" in words.lower():
+            active = active or count
+        else:
+            total = total or count
+    return total, active
+
+
+def card_parameter_counts(card: dict[str, Any]) -> tuple[int | None, int | None]:
+    """(total, active) parameter counts stated in the card metadata ("parameters: 6.2B",
+    "params: 135000000", "parameters: 46.7B total parameters, 12.9B active", "active_parameters: 12.9B").
+
+    Untrusted text: the registry shows it labelled as the card's (parameters_source "card"); the
+    submission policy never reads it (see weights_parameter_bound).
+    """
+    total = active = None
+    for key in CARD_PARAMETER_KEYS:
+        total, active = _card_count(card.get(key))
+        if total:
+            break
+    if total and not active:
+        for key in CARD_ACTIVE_KEYS:
+            active = _card_count(card.get(key))[0]
+            if active:
+                break
+    return (total, active) if total else (None, None)
 
 
 def card_parameters(card: dict[str, Any]) -> int | None:
-    """A parameter count stated in the card metadata ("parameters: 6.2B", "params: 135000000")."""
-    for key in ("parameters", "params", "num_parameters", "model_size", "parameter_count"):
-        value = card.get(key)
-        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-            return value
-        if isinstance(value, str) and (match := _SIZE.match(value)):
-            scale = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}[match.group(2).upper()]
-            return int(float(match.group(1)) * scale) or None
+    """The total parameter count stated in the card metadata (see card_parameter_counts)."""
+    return card_parameter_counts(card)[0]
+
+
+# -- the submission policy's size: what the weights themselves prove --------------------------------------
+# Smallest plausible bytes per parameter of each weights format, so that a count derived from file sizes
+# is an upper bound: nobody can make a large model look small by the format they store it in. Checkpoints
+# are assumed 16-bit unless the revision's config declares a quantization (then bits / 8); GGUF files can
+# hold quantizations down to about 1.6 bits per weight.
+WEIGHT_BYTES_PER_PARAMETER = {".safetensors": 2.0, ".bin": 2.0, ".pt": 2.0, ".pth": 2.0, ".gguf": 0.2}
+
+
+@dataclass(frozen=True)
+class WeightsSize:
+    """How large a revision's weights are: `parameters` (an exact count or an upper bound), `basis`
+    ("safetensors": the Hub's count from the safetensors headers; "files": weight file sizes) and
+    `weight_bytes` (the largest copy of the weights in the repo, for "files")."""
+
+    parameters: int | None
+    basis: str
+    weight_bytes: int = 0
+
+
+def _quantized_bytes_per_parameter(config: dict[str, Any]) -> float | None:
+    """Bytes per parameter a config's quantization implies (4-bit GPTQ/AWQ -> 0.5, int8/fp8 -> 1)."""
+    quant = config.get("quantization_config")
+    if isinstance(quant, dict):
+        bits = quant.get("bits") or quant.get("w_bit") or quant.get("weight_bits")
+        if isinstance(bits, int | float) and not isinstance(bits, bool) and 0 < bits <= 16:
+            return bits / 8
+        if quant.get("load_in_4bit"):
+            return 0.5
+        return 1.0  # fp8, int8 and schemes we do not know: at least one byte per weight
+    dtype = str(config.get("torch_dtype") or "").lower()
+    if "int8" in dtype or "float8" in dtype or "fp8" in dtype:
+        return 1.0
     return None
+
+
+def weights_parameter_bound(
+    info: HubModel, files: Sequence[Any] = (), config: dict[str, Any] | None = None
+) -> WeightsSize:
+    """The size of a revision's weights that a submission policy can trust: never the card.
+
+    `info` is the revision's own model_info; `files` its tree listing (objects with `path` and
+    `size`, e.g. registry.hub.HubFile). The Hub's safetensors total when it has one; otherwise the
+    largest copy of the weights in the repo (weight files grouped by folder and format, sizes summed)
+    divided by the format's smallest plausible bytes per parameter: an upper bound. A revision with
+    neither has parameters None.
+    """
+    if info.safetensors_total:
+        return WeightsSize(int(info.safetensors_total), "safetensors")
+    config = {**(info.config or {}), **(config or {})}
+    quantized = _quantized_bytes_per_parameter(config)
+    copies: dict[tuple[str, str], int] = {}
+    for entry in files:
+        folder, _, name = str(entry.path).rpartition("/")
+        suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        if suffix in WEIGHT_BYTES_PER_PARAMETER and int(entry.size or 0) > 0:
+            copies[(folder, suffix)] = copies.get((folder, suffix), 0) + int(entry.size)
+    if not copies:
+        return WeightsSize(None, "")
+    bounds = []
+    for (_folder, suffix), size in copies.items():
+        per_parameter = WEIGHT_BYTES_PER_PARAMETER[suffix]
+        if quantized is not None and suffix != ".gguf":
+            per_parameter = min(per_parameter, quantized)
+        bounds.append((math.ceil(size / per_parameter), size))
+    parameters, size = max(bounds)
+    return WeightsSize(parameters, "files", size)
 
 
 def context_length(config: dict[str, Any]) -> int | None:
@@ -240,14 +347,17 @@ def model_license(info: HubModel) -> tuple[str, str]:
     if not raw:
         return "", ""
     raw = str(raw).strip()
+    # Only keys of the known license list become keys; any other text (a typo, a custom name, a cell
+    # such as `=HYPERLINK(...)`) is `other`, with the text kept as data in license_name.
     if raw.lower() == "other":
         name = str(card.get("license_name") or "").strip()
         if name:
-            return LICENSE_ALIASES.get(name.lower(), f"LicenseRef-{name}")[:100], name
+            known = (
+                LICENSE_ALIASES.get(name.lower()) or license_key_known(name) or license_key_known(f"LicenseRef-{name}")
+            )
+            return known or "other", name
         return "other", raw
-    if raw.startswith("LicenseRef-"):
-        return raw[:100], raw
-    return raw.lower()[:100], raw
+    return license_key_known(raw) or "other", raw
 
 
 def model_languages(info: HubModel) -> list[str]:

@@ -39,6 +39,7 @@ from registry.hub import (
 )
 from registry.models import Language, LanguageModel, License, Organization, SyncRun
 from registry.services.hub_facts import LLM_PIPELINES, ModelFacts, hub_model_facts
+from registry.signals import hub_revision_changed
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -128,6 +129,22 @@ def _config_for(info: HubModel) -> dict[str, Any]:
         if exc.kind in ("gated", "not_found", "disabled"):
             return {}
         raise
+
+
+def hub_model_config_file(info: HubModel) -> dict[str, Any]:
+    """The config.json a registry write of `info` reads ({} when the repo has none or refuses it).
+
+    For callers that must do every Hub request before writing (a submission), then pass it to
+    hub_model_upsert(config_file=...). Raises HubTemporaryError after bounded retries.
+    """
+    return _config_for(info)
+
+
+def _revisions_moved(repo_ids: Sequence[str]) -> None:
+    """Once committed, tell other apps that these models now point at a new Hub commit."""
+    if repo_ids:
+        moved = tuple(repo_ids)
+        transaction.on_commit(lambda: hub_revision_changed.send(sender=LanguageModel, repo_ids=moved))
 
 
 # -- one model ----------------------------------------------------------------------------------------
@@ -229,6 +246,7 @@ def hub_model_upsert(
                 organization = _organizations([facts.author])[facts.author]
                 if created:
                     model = LanguageModel(repo_id=info.repo_id)
+                old_sha = model.hub_sha
                 _apply_facts(model, facts, organization=organization, now=now)
                 if facts.license_key:
                     model.license = _licenses([facts.license_key])[facts.license_key]
@@ -248,6 +266,8 @@ def hub_model_upsert(
                     model.languages.clear()
                 if relink:
                     _relink_derivatives(model)
+                if old_sha and old_sha != model.hub_sha:
+                    _revisions_moved([model.repo_id])
                 return model, "created" if created else "updated"
         except IntegrityError:
             if attempt:
@@ -464,6 +484,7 @@ def _bulk_update(changed: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[di
         licenses = _licenses(f.license_key for _, f in work if f.license_key)
         _languages(code for _, f in work for code in f.languages)
         base_ids = _base_ids({f.base_ref for _, f in work if f.base_ref})
+        _revisions_moved([row.repo_id for row, f in work if row.hub_sha and row.hub_sha != f.sha])
         for row, f in work:
             _apply_facts(row, f, organization=organizations[f.author], now=now)
             row.license = licenses.get(f.license_key) if f.license_key else None

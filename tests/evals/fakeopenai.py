@@ -12,6 +12,9 @@ misbehave the ways real endpoints do:
 - "hang": every request sleeps `hang_seconds` before answering.
 - "nonsense": 200 with a body that is not JSON.
 - "chat_only": /v1/completions answers 404.
+- "redirect": every request answers `redirect_status` (302) with `Location: redirect_to`.
+- "leaky_error": every request answers 400 with `error_body` (an upstream body that echoes secrets).
+Every request is recorded in `requests`, GETs too (a catcher that must receive nothing).
 `delay` slows every request (a slow model for kill-and-resume tests); `api_key` requires that bearer key.
 """
 
@@ -62,8 +65,14 @@ class FakeOpenAI:
         hang_seconds: float = 5.0,
         fail_first: int = 0,
         api_key: str = "",
+        redirect_to: str = "",
+        redirect_status: int = 302,
+        error_body: str = "",
     ) -> None:
         self.mode = mode
+        self.redirect_to = redirect_to
+        self.redirect_status = redirect_status
+        self.error_body = error_body
         self.delay = delay
         self.hang_seconds = hang_seconds
         self.fail_first = fail_first
@@ -95,6 +104,13 @@ class FakeOpenAI:
             def log_message(self, *args: object) -> None:  # quiet
                 pass
 
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                with fake.lock:
+                    fake.requests.append(
+                        {"path": self.path, "body": None, "authorization": self.headers.get("Authorization", "")}
+                    )
+                return self._send(404, {"error": {"message": "not found"}})
+
             def do_POST(self) -> None:  # noqa: N802 - http.server API
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -121,6 +137,10 @@ class FakeOpenAI:
                     mode = "good"
                 if mode == "error500":
                     return self._send(503, {"error": {"message": "overloaded"}})
+                if mode == "redirect":
+                    return self._send(fake.redirect_status, {}, {"Location": fake.redirect_to})
+                if mode == "leaky_error":
+                    return self._send_raw(400, fake.error_body.encode(), "application/json")
                 if mode == "nonsense":
                     return self._send_raw(200, b"<html>this is not json {", "text/html")
                 if self.path.rstrip("/") == "/v1/completions":

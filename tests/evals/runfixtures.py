@@ -58,11 +58,24 @@ def make_smollm2():
 
 
 @pytest.fixture
-def openai_env(monkeypatch):
-    """Short timeouts and back-off for the openai backend in tests."""
+def openai_env(monkeypatch, settings):
+    """Short timeouts and back-off for the openai backend in tests, and the fake server allowed.
+
+    The fake OpenAI server is plain http on 127.0.0.1, which the endpoint rules refuse by default: these
+    tests allow it explicitly, in this process (settings) and in worker subprocesses (environment).
+    """
     monkeypatch.setenv("LADDER_OPENAI_TIMEOUT", "2")
     monkeypatch.setenv("LADDER_OPENAI_MAX_RETRIES", "1")
     monkeypatch.setenv("LADDER_OPENAI_BACKOFF", "0.01")
+    allow_local_endpoints(monkeypatch, settings)
+
+
+def allow_local_endpoints(monkeypatch, settings) -> None:
+    """Let the openai backend reach a server on 127.0.0.1 over http (off by default)."""
+    settings.ENDPOINT_ALLOW_HTTP = True
+    settings.ENDPOINT_ALLOW_PRIVATE = True
+    monkeypatch.setenv("LADDER_ENDPOINT_ALLOW_HTTP", "1")
+    monkeypatch.setenv("LADDER_ENDPOINT_ALLOW_PRIVATE", "1")
 
 
 @pytest.fixture

@@ -13,6 +13,13 @@ from evals.types import GenerationRequest, LoglikelihoodRequest, ModelSpec
 from tests.evals.fakeopenai import FakeOpenAI, token_logprob
 
 
+@pytest.fixture(autouse=True)
+def local_endpoint(settings):
+    """The fake server is plain http on 127.0.0.1: allowed here on purpose, refused by default."""
+    settings.ENDPOINT_ALLOW_HTTP = True
+    settings.ENDPOINT_ALLOW_PRIVATE = True
+
+
 def _backend(server: FakeOpenAI, **kwargs) -> OpenAIBackend:
     spec = ModelSpec(
         repo_id="acme/chat-model",
@@ -96,10 +103,10 @@ def test_the_request_budget_stops_a_run_that_would_call_the_endpoint_forever():
 
 def test_the_api_key_is_sent_from_the_named_variable_and_never_shown(monkeypatch, caplog):
     secret = "sk-test-very-secret-1234"
-    monkeypatch.setenv("ACME_API_KEY", secret)
+    monkeypatch.setenv("LADDER_KEY_ACME", secret)
     caplog.set_level(logging.DEBUG)
     with FakeOpenAI(mode="good", api_key=secret) as server:
-        backend = _backend(server, key_env="ACME_API_KEY")
+        backend = _backend(server, key_env="LADDER_KEY_ACME")
         backend.generate([GenerationRequest("x", until=())])
         assert server.requests[-1]["authorization"] == f"Bearer {secret}"
         server.api_key = "another-key"  # the server now refuses the key and echoes nothing secret
@@ -114,8 +121,8 @@ def test_the_api_key_is_sent_from_the_named_variable_and_never_shown(monkeypatch
 
 def test_a_missing_key_variable_is_reported_by_name():
     with FakeOpenAI() as server:
-        with pytest.raises(BackendError, match="LADDER_TEST_UNSET_KEY is not set"):
-            _backend(server, key_env="LADDER_TEST_UNSET_KEY")
+        with pytest.raises(BackendError, match="LADDER_KEY_TEST_UNSET is not set"):
+            _backend(server, key_env="LADDER_KEY_TEST_UNSET")
 
 
 def test_chat_only_endpoints_are_used_through_chat_completions():

@@ -20,7 +20,7 @@ from django.db import connection
 from evals import services
 from evals.models import BenchmarkResult, EvalRun, ItemResult
 from tests.evals.fakeopenai import FakeOpenAI
-from tests.evals.runfixtures import make_endpoint_model
+from tests.evals.runfixtures import allow_local_endpoints, make_endpoint_model
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,7 +143,10 @@ def test_a_submission_while_the_broker_is_down_is_kept_and_dispatched_once_it_is
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_hanging_endpoint_fails_the_run_with_the_reason_and_the_worker_takes_the_next_run(celery_worker, monkeypatch):
+def test_a_hanging_endpoint_fails_the_run_with_the_reason_and_the_worker_takes_the_next_run(
+    celery_worker, monkeypatch, settings
+):
+    allow_local_endpoints(monkeypatch, settings)
     monkeypatch.setenv("LADDER_OPENAI_TIMEOUT", "0.5")
     monkeypatch.setenv("LADDER_OPENAI_MAX_RETRIES", "1")
     monkeypatch.setenv("LADDER_OPENAI_BACKOFF", "0.01")
@@ -170,7 +173,8 @@ def test_a_hanging_endpoint_fails_the_run_with_the_reason_and_the_worker_takes_t
     assert healthy.worker_host == stuck.worker_host  # the same worker, still healthy
 
 
-def _start_worker(name: str, env: dict[str, str], log: Path) -> subprocess.Popen:
+def _start_worker(name: str, env: dict[str, str], log: Path, *, own_group: bool = False) -> subprocess.Popen:
+    """A real `celery worker` process on the evals queue; own_group puts it in its own process group."""
     return subprocess.Popen(
         [
             sys.executable,
@@ -196,6 +200,7 @@ def _start_worker(name: str, env: dict[str, str], log: Path) -> subprocess.Popen
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
+        start_new_session=own_group,
     )
 
 

@@ -1,9 +1,11 @@
 """Fixture models for the fake Hub, written for LLM Ladder, plus a generator of synthetic ones.
 
 A record is a dict in the Hub's own JSON shape (camelCase keys as `GET /api/models/{id}` returns
-them), plus two private keys the server never sends as such: `_config_file` (the full config.json
+them), plus private keys the server never sends as such: `_config_file` (the full config.json
 served under /resolve/, whereas the API's `config` only carries architectures/model_type/
-tokenizer_config, as on the real Hub) and `_readme` (README.md body after the front matter).
+tokenizer_config, as on the real Hub), `_readme` (README.md body after the front matter),
+`_file_sizes` (file -> size in bytes the tree listing reports, for weights the fake does not serve) and
+`_files` (file -> bytes served as is under /resolve/, e.g. a tiny real model's weights).
 """
 
 from __future__ import annotations
@@ -46,8 +48,12 @@ def model_record(
     last_modified: str = "2024-06-01T12:00:00.000Z",
     extra_files: tuple[str, ...] = (),
     readme: str = "",
+    file_sizes: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """Build one record in the Hub's JSON shape (see the module docstring)."""
+    """Build one record in the Hub's JSON shape (see the module docstring).
+
+    `file_sizes` gives files (added to the repo) the sizes the tree listing reports for them.
+    """
     author = repo_id.split("/", 1)[0] if "/" in repo_id else None
     config_file = config_file or {}
     files = [".gitattributes", "README.md"]
@@ -56,6 +62,7 @@ def model_record(
     if safetensors:
         files.append("model.safetensors")
     files.extend(extra_files)
+    files.extend(name for name in file_sizes or {} if name not in files)
     record: dict[str, Any] = {
         "_id": _object_id(repo_id),
         "id": repo_id,
@@ -81,6 +88,8 @@ def model_record(
         "_config_file": deepcopy(config_file),
         "_readme": readme or f"# {repo_id}\n\nA model card written for the LLM Ladder fake Hub.\n",
     }
+    if file_sizes:
+        record["_file_sizes"] = dict(file_sizes)
     if safetensors:
         record["safetensors"] = {"parameters": dict(safetensors), "total": sum(safetensors.values())}
     return record

@@ -4,12 +4,15 @@ It reproduces what huggingface_hub 2.x relies on (see the project's hub-api refe
 `GET /api/models` (filter/author/search/pipeline_tag/sort/limit/full/config/cardData/expand, repeated
 keys and `key[]`, booleans true/True/1, absolute `Link: <...cursor=...>; rel="next"` pagination,
 400 on an unknown expand value, expand returning only the asked fields plus `_id`/`id`),
-`GET /api/models/{repo}` and `/api/models/{repo}/revision/{rev}`, `HEAD`/`GET /{repo}/resolve/{rev}/{file}`
+`GET /api/models/{repo}` and `/api/models/{repo}/revision/{rev}` (branches, tags and `refs/pr/N` with their
+own metadata: `add_revision`), `GET /api/models/{repo}/refs[?include_prs=1]`, the tree listing with file
+sizes, `HEAD`/`GET /{repo}/resolve/{rev}/{file}`
 (gated repos refuse downloads: 401 anonymous, 403 with a token), errors with `X-Error-Code` and
 `X-Error-Message`, 429 with `RateLimit: "api";r=0;t=0`, and 404 for `/api/agent-harnesses`.
 
 Faults are switchable per path or per model: N times (or always) 429, 5xx, a hang longer than the
-client's timeout, malformed JSON, missing fields, or a permanent error (not found, gated, disabled).
+client's timeout, malformed JSON, missing fields, or a permanent error (not found, gated, disabled);
+`slow` answers a GET normally but trickles its body over `hang_seconds` (a slow download).
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ LIST_FULL = LIST_DEFAULT + ("author", "gated", "lastModified", "sha", "siblings"
 INFO_FIELDS = LIST_FULL + ("cardData", "config", "safetensors", "spaces", "usedStorage")
 
 FAULT_KINDS = frozenset(
-    {"rate_limit", "server_error", "hang", "malformed", "missing_fields", "not_found", "gated", "disabled"}
+    {"rate_limit", "server_error", "hang", "slow", "malformed", "missing_fields", "not_found", "gated", "disabled"}
 )
 
 
@@ -83,6 +86,8 @@ class FakeHub:
         self._lock = threading.RLock()
         self._models: dict[str, dict[str, Any]] = {}
         self._old_shas: dict[str, set[str]] = {}
+        # repo id -> {ref name: record}: other branches, tags and pull requests with their own metadata.
+        self._revisions: dict[str, dict[str, dict[str, Any]]] = {}
         self._datasets: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.requests: list[RequestLog] = []
@@ -166,6 +171,48 @@ class FakeHub:
                 record[key] = value
             return record["sha"]
 
+    def add_revision(
+        self,
+        repo_id: str,
+        ref: str,
+        *,
+        safetensors: dict[str, int] | None = None,
+        file_sizes: dict[str, int] | None = None,
+        **changes: Any,
+    ) -> str:
+        """Another revision of the model with its own metadata; returns its commit sha.
+
+        `ref` is a branch name (`dev`), a tag (`tag:v1.0` makes `v1.0` a tag) or a pull request
+        (`refs/pr/1`). The revision starts as a copy of the main record: `safetensors={"BF16": n}`
+        replaces its safetensors metadata (`{}` removes it), `file_sizes={"pytorch_model.bin": n}` adds
+        files with those sizes (what the tree listing reports), other keyword arguments replace
+        top-level fields (`cardData=...`, `config_file=...` for the served config.json).
+        """
+        kind = "branch"
+        if ref.startswith("tag:"):
+            kind, ref = "tag", ref[len("tag:") :]
+        elif ref.startswith("refs/pr/"):
+            kind = "pr"
+        with self._lock:
+            record = deepcopy(self._models[repo_id])
+            record["sha"] = fake_sha(repo_id, ref, time.monotonic_ns())
+            record["_ref_kind"] = kind
+            if safetensors is not None:
+                record.pop("safetensors", None)
+                record["siblings"] = [s for s in record["siblings"] if not s["rfilename"].endswith(".safetensors")]
+                if safetensors:
+                    record["safetensors"] = {"parameters": dict(safetensors), "total": sum(safetensors.values())}
+                    record["siblings"].append({"rfilename": "model.safetensors"})
+            if file_sizes:
+                record["_file_sizes"] = {**record.get("_file_sizes", {}), **file_sizes}
+                known = {s["rfilename"] for s in record["siblings"]}
+                record["siblings"] += [{"rfilename": name} for name in file_sizes if name not in known]
+            if "config_file" in changes:
+                record["_config_file"] = changes.pop("config_file")
+            record.update(changes)
+            self._revisions.setdefault(record["id"], {})[ref] = record
+            return record["sha"]
+
     def add_fault(
         self,
         kind: str,
@@ -237,6 +284,36 @@ class FakeHub:
                 record = next((r for k, r in self._models.items() if k.lower() == lowered), None)
             return deepcopy(record) if record else None
 
+    def _at_revision(self, record: dict[str, Any], revision: str) -> dict[str, Any] | None:
+        """The record as it is at `revision` (main, its sha, an older main sha, another ref or its sha)."""
+        with self._lock:
+            if revision in {"main", record["sha"]}:
+                return record
+            if revision in self._old_shas.get(record["id"], set()):
+                return {**record, "sha": revision}
+            for name, other in self._revisions.get(record["id"], {}).items():
+                if revision in {name, other["sha"]}:
+                    return deepcopy(other)
+            return None
+
+    def _refs(self, record: dict[str, Any], *, include_prs: bool) -> dict[str, Any]:
+        """`GET /api/models/{repo}/refs` as the Hub answers it (pull requests only with include_prs)."""
+        with self._lock:
+            others = list(self._revisions.get(record["id"], {}).items())
+
+        def ref(name: str, full: str, sha: str) -> dict[str, str]:
+            return {"name": name, "ref": full, "targetCommit": sha}
+
+        body: dict[str, Any] = {
+            "branches": [ref("main", "refs/heads/main", record["sha"])]
+            + [ref(n, f"refs/heads/{n}", r["sha"]) for n, r in others if r["_ref_kind"] == "branch"],
+            "converts": [],
+            "tags": [ref(n, f"refs/tags/{n}", r["sha"]) for n, r in others if r["_ref_kind"] == "tag"],
+        }
+        if include_prs:
+            body["pullRequests"] = [ref(n, n, r["sha"]) for n, r in others if r["_ref_kind"] == "pr"]
+        return body
+
 
 def _public(record: dict[str, Any], fields: tuple[str, ...] | frozenset[str] | list[str]) -> dict[str, Any]:
     item = {"_id": record["_id"], "id": record["id"]}
@@ -257,6 +334,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out in two writes: do not wait for delayed ACKs
     server_version = "FakeHub/1.0"
+    _slow_seconds = 0.0  # set by a `slow` fault for the current request
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
         return
@@ -270,7 +348,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.send_header("X-Request-Id", f"Root=1-fake-{time.monotonic_ns()}")
             self.end_headers()
-            if self.command != "HEAD" and body:
+            if self.command != "HEAD" and body and self._slow_seconds > 0:
+                step = max(1, len(body) // 20)  # a slow download: 20 pieces spread over the fault's seconds
+                for start in range(0, len(body), step):
+                    self.wfile.write(body[start : start + step])
+                    self.wfile.flush()
+                    time.sleep(self._slow_seconds / 20)
+            elif self.command != "HEAD" and body:
                 self.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (timeout): nothing to do
@@ -296,6 +380,9 @@ class _Handler(BaseHTTPRequestHandler):
             )
         elif fault.kind == "server_error":
             self._error(fault.status, None, "Internal Error - We're working hard to fix this as soon as possible!")
+        elif fault.kind == "slow":
+            self._slow_seconds = fault.hang_seconds
+            return False
         elif fault.kind == "hang":
             time.sleep(fault.hang_seconds)  # then the real answer, which a client that timed out never reads
             return False
@@ -336,11 +423,13 @@ class _Handler(BaseHTTPRequestHandler):
         path = split.path
         query = parse_qsl(split.query, keep_blank_values=True)
         self._log(path, query)
+        self._slow_seconds = 0.0  # one handler serves every request of a kept-alive connection
         if path == "/api/agent-harnesses":
             return self._error(404, None, "Not Found")
         model = None
         if path.startswith("/api/models/"):
             model = unquote(path[len("/api/models/") :]).split("/revision/", 1)[0].split("/tree/", 1)[0]
+            model = model.removesuffix("/refs")
         elif "/resolve/" in path:
             model = unquote(path.lstrip("/").split("/resolve/", 1)[0])
         fault = self.fake._take_fault(path, model)
@@ -350,6 +439,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._list(query)
         if path.startswith("/api/models/") and "/tree/" in path:
             return self._tree(path)
+        if path.startswith("/api/models/") and path.endswith("/refs"):
+            return self._list_refs(model or "", query)
         if path.startswith("/api/models/"):
             return self._info(path, query)
         if path.startswith("/datasets/") and "/resolve/" in path:
@@ -441,10 +532,10 @@ class _Handler(BaseHTTPRequestHandler):
         record = self.fake._find(repo_id)
         if record is None:
             return self._repo_not_found(repo_id)
-        if revision is not None and revision not in {"main", record["sha"]}:
-            if revision not in self.fake._old_shas.get(record["id"], set()):
+        if revision is not None:
+            record = self.fake._at_revision(record, revision)
+            if record is None:
                 return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
-            record["sha"] = revision
         expand = [v for k, v in query if k.removesuffix("[]") == "expand"]
         unknown = [e for e in expand if e not in EXPAND_VALUES]
         if unknown:
@@ -456,6 +547,14 @@ class _Handler(BaseHTTPRequestHandler):
             item.pop(name, None)
         return self._json(200, item)
 
+    # -- GET /api/models/{repo}/refs ------------------------------------------------------------------
+    def _list_refs(self, repo_id: str, query: list[tuple[str, str]]) -> None:
+        record = self.fake._find(repo_id)
+        if record is None:
+            return self._repo_not_found(repo_id)
+        include_prs = _truthy(dict(query).get("include_prs"))
+        return self._json(200, self.fake._refs(record, include_prs=include_prs))
+
     # -- HEAD/GET /{repo}/resolve/{rev}/{file} -----------------------------------------------------
     def _resolve(self, path: str) -> None:
         repo_part, rest = path.lstrip("/").split("/resolve/", 1)
@@ -465,7 +564,8 @@ class _Handler(BaseHTTPRequestHandler):
         record = self.fake._find(repo_id)
         if record is None:
             return self._repo_not_found(repo_id)
-        if revision not in {"main", record["sha"]} and revision not in self.fake._old_shas.get(record["id"], set()):
+        record = self.fake._at_revision(record, revision)
+        if record is None:
             return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
         if record.get("gated"):
             if self.headers.get("authorization"):
@@ -496,20 +596,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     # -- GET /api/models/{repo}/tree/{rev}[/{path}] -----------------------------------------------
     def _tree(self, path: str) -> None:
-        repo_id, _, rest = unquote(path[len("/api/models/") :]).partition("/tree/")
-        revision, _, prefix = rest.partition("/")
+        # The revision is one URL-encoded segment (`refs%2Fpr%2F1`): split before decoding.
+        repo_part, _, rest = path[len("/api/models/") :].partition("/tree/")
+        revision_part, _, prefix = rest.partition("/")
+        repo_id, revision, prefix = unquote(repo_part), unquote(revision_part), unquote(prefix)
         record = self.fake._find(repo_id)
         if record is None:
             return self._repo_not_found(repo_id)
-        if revision not in {"main", record["sha"]} and revision not in self.fake._old_shas.get(record["id"], set()):
+        record = self.fake._at_revision(record, revision)
+        if record is None:
             return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        sizes = record.get("_file_sizes", {})
         entries = []
         for sibling in record.get("siblings", []):
             name = sibling["rfilename"]
             if prefix and not name.startswith(prefix.rstrip("/") + "/"):
                 continue
             content = _file_content(record, name) or b""
-            entries.append({"type": "file", "oid": _git_blob_sha(content), "size": len(content), "path": name})
+            size = sizes.get(name, len(content))
+            entries.append({"type": "file", "oid": _git_blob_sha(content), "size": size, "path": name})
         return self._json(200, entries)
 
     # -- HEAD/GET /datasets/{repo}/resolve/{rev}/{path} ----------------------------------------------
@@ -545,6 +650,8 @@ def _git_blob_sha(content: bytes) -> str:
 
 
 def _file_content(record: dict[str, Any], filename: str) -> bytes | None:
+    if filename in record.get("_files", {}):
+        return record["_files"][filename]
     if filename == "config.json" and record.get("_config_file"):
         return json.dumps(record["_config_file"], indent=2).encode()
     if filename == "README.md":

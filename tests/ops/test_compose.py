@@ -105,4 +105,8 @@ def test_application_services_read_settings_from_the_env_file_and_require_a_secr
         # Values come from .env (here: .env.example), plus the stack's own guard.
         assert environment["DATABASE_URL"].startswith("postgres://"), name
         assert environment["CELERY_BROKER_URL"].startswith("redis://"), name
-        assert environment["LADDER_REQUIRE_SECRET_KEY"] == "1", name
+        if name == "worker-evals":
+            # Evaluation workers get only what an evaluation needs: never the signing key.
+            assert "SECRET_KEY" not in environment and "LADDER_REQUIRE_SECRET_KEY" not in environment
+        else:
+            assert environment["LADDER_REQUIRE_SECRET_KEY"] == "1", name

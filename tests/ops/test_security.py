@@ -19,12 +19,13 @@ from registry.models import LanguageModel, SyncRun
 from tests.evals.factories import complete_run
 from tests.evals.fakeopenai import FakeOpenAI
 from tests.evals.runfixtures import make_endpoint_model, make_model
+from tests.registry.admin_forms import admin_model_change
 
 pytestmark = pytest.mark.django_db
 
 XSS = '<script>alert("ladder-xss")</script>'
 SECRET = "sk-ladder-test-0123456789abcdefSECRET"  # noqa: S105 - a test value, not a key
-KEY_VAR = "LADDER_TEST_PROVIDER_KEY"
+KEY_VAR = "LADDER_KEY_TEST_PROVIDER"
 
 
 def _run(model: LanguageModel, user, status: str = EvalRun.Status.QUEUED, **fields) -> EvalRun:
@@ -305,7 +306,7 @@ def test_endpoints_of_closed_models_are_shown_to_staff_only(api_client, alice, s
     ("base_url", "accepted"),
     [
         ("https://api.example.com/v1", True),
-        ("http://127.0.0.1:8080/v1", True),
+        ("http://127.0.0.1:8080/v1", False),  # loopback: only with LADDER_ENDPOINT_ALLOW_PRIVATE
         ("ftp://api.example.com/v1", False),
         ("javascript:alert(1)", False),
         ("https://user:hunter2@api.example.com/v1", False),
@@ -316,19 +317,7 @@ def test_endpoints_of_closed_models_are_shown_to_staff_only(api_client, alice, s
 def test_the_admin_validates_endpoint_base_urls(client, sam_staff, base_url, accepted):
     model = make_endpoint_model("https://old.example.com/v1")
     client.force_login(sam_staff)
-    change_url = f"/admin/registry/languagemodel/{model.pk}/change/"
-    form = client.get(change_url).context["adminform"].form
-    data = {}
-    for name, field in form.fields.items():
-        value = form.initial.get(name, field.initial)
-        if value is None:
-            continue
-        if isinstance(value, list | tuple):
-            data[name] = [getattr(v, "pk", v) for v in value]
-        else:
-            data[name] = getattr(value, "pk", value)
-    data["endpoint_base_url"] = base_url
-    response = client.post(change_url, data)
+    response = admin_model_change(client, model, endpoint_base_url=base_url)
     model.refresh_from_db()
     if accepted:
         assert response.status_code == 302, response.context["adminform"].form.errors if response.context else ""

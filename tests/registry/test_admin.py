@@ -37,6 +37,9 @@ def _form_data(model: LanguageModel, **changes: object) -> dict[str, object]:
         "endpoint_base_url": model.endpoint_base_url,
         "endpoint_model_name": model.endpoint_model_name,
         "endpoint_api_key_env": model.endpoint_api_key_env,
+        # The allowed-revisions inline (none added here).
+        "allowed_revisions-TOTAL_FORMS": "0",
+        "allowed_revisions-INITIAL_FORMS": "0",
     }
     data.update(changes)
     return data
@@ -81,7 +84,7 @@ def test_staff_edits_a_closed_model_endpoint_in_the_admin(catalog, sam_staff):
             model,
             endpoint_base_url="https://gateway.example.com/v1/",
             endpoint_model_name="gpt-4-0613",
-            endpoint_api_key_env="GATEWAY_API_KEY",
+            endpoint_api_key_env="LADDER_KEY_GATEWAY",
         ),
     )
 
@@ -89,7 +92,7 @@ def test_staff_edits_a_closed_model_endpoint_in_the_admin(catalog, sam_staff):
     model.refresh_from_db()
     assert model.endpoint_base_url == "https://gateway.example.com/v1"
     assert model.endpoint_model_name == "gpt-4-0613"
-    assert model.endpoint_api_key_env == "GATEWAY_API_KEY"
+    assert model.endpoint_api_key_env == "LADDER_KEY_GATEWAY"
 
 
 def test_staff_rejected_endpoint_change_keeps_the_old_value(catalog, sam_staff):

@@ -131,7 +131,7 @@ def test_gpt_4_is_closed_with_no_parameter_count_and_an_endpoint_by_env_var_name
     assert m.provider == "OpenAI"
     assert m.endpoint_base_url == "https://api.openai.com/v1"
     assert m.endpoint_model_name == "gpt-4"
-    assert m.endpoint_api_key_env == "OPENAI_API_KEY"
+    assert m.endpoint_api_key_env == "LADDER_KEY_OPENAI"
     assert "undisclosed" in m.sources["parameters"]["note"].lower()
 
 

@@ -143,14 +143,14 @@ def test_model_page_estimates_memory_at_fp16_int8_int4(client, catalog):
 def test_closed_model_base_url_is_shown_to_staff_only(client, catalog, alice, sam_staff):
     anonymous = client.get("/models/openai/gpt-4/").content.decode()
     assert "OpenAI" in anonymous
-    assert "api.openai.com" not in anonymous and "OPENAI_API_KEY" not in anonymous
+    assert "api.openai.com" not in anonymous and "LADDER_KEY_OPENAI" not in anonymous
 
     client.force_login(alice)
     assert "api.openai.com" not in client.get("/models/openai/gpt-4/").content.decode()
 
     client.force_login(sam_staff)
     staff = client.get("/models/openai/gpt-4/").content.decode()
-    assert "https://api.openai.com/v1" in staff and "OPENAI_API_KEY" in staff
+    assert "https://api.openai.com/v1" in staff and "LADDER_KEY_OPENAI" in staff
 
 
 def test_model_page_escapes_untrusted_card_text(client, catalog):

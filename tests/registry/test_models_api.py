@@ -100,12 +100,12 @@ def test_unknown_model_is_a_json_404(api_client, catalog):
 def test_closed_model_endpoint_and_key_variable_are_visible_to_staff_only(api_client, catalog, alice, sam_staff):
     anonymous = api_client.get("/api/v1/models/openai/gpt-4/")
     assert anonymous.json()["endpoint"] is None
-    assert b"OPENAI_API_KEY" not in anonymous.content
+    assert b"LADDER_KEY_OPENAI" not in anonymous.content
 
     api_client.force_authenticate(alice)
     signed_in = api_client.get("/api/v1/models/openai/gpt-4/")
     assert signed_in.json()["endpoint"] is None
-    assert b"OPENAI_API_KEY" not in signed_in.content
+    assert b"LADDER_KEY_OPENAI" not in signed_in.content
     assert b"api.openai.com" not in signed_in.content
 
     api_client.force_authenticate(sam_staff)
@@ -113,7 +113,7 @@ def test_closed_model_endpoint_and_key_variable_are_visible_to_staff_only(api_cl
     assert staff["endpoint"] == {
         "base_url": "https://api.openai.com/v1",
         "model_name": "gpt-4",
-        "api_key_env": "OPENAI_API_KEY",
+        "api_key_env": "LADDER_KEY_OPENAI",
     }
     assert staff["provider"] == "OpenAI"
     assert staff["parameters"] is None and staff["weights"] == "closed"
