@@ -9,6 +9,14 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 
+class Provenance(models.TextChoices):
+    """Where a score comes from; the same words in models, API fields, query parameters, pages and CSV."""
+
+    MEASURED = "measured", _("measured")  # run by this service's workers
+    IMPORTED = "imported", _("imported")  # an lm-evaluation-harness run made elsewhere, read from its files
+    REPORTED = "reported", _("reported")  # published by the makers, the Hub or a third party
+
+
 class EvalRun(models.Model):
     """One evaluation: (model, pinned revision sha, suite, backend, dtype) plus its settings.
 
@@ -39,6 +47,13 @@ class EvalRun(models.Model):
     is_partial = models.BooleanField(default=False, help_text="benchmark subset or limit: shown, never ranked")
     settings = models.JSONField(default=dict, blank=True, help_text="n-shot per benchmark, seed, sample size ...")
     engine_version = models.CharField(max_length=20, blank=True)
+    provenance = models.CharField(
+        max_length=10,
+        choices=[c for c in Provenance.choices if c[0] != Provenance.REPORTED],
+        default=Provenance.MEASURED,
+        db_index=True,
+        help_text="measured here, or imported from an lm-eval run made elsewhere (see its ResultImport)",
+    )
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress_done = models.PositiveIntegerField(default=0)
@@ -67,8 +82,13 @@ class EvalRun(models.Model):
             # A duplicate submission (same model sha, suite, backend, dtype) returns the existing run.
             models.UniqueConstraint(
                 fields=["model", "revision_sha", "suite", "backend", "dtype"],
-                condition=models.Q(is_partial=False, status__in=["queued", "running", "succeeded"]),
+                condition=models.Q(
+                    is_partial=False, status__in=["queued", "running", "succeeded"], provenance="measured"
+                ),
                 name="evalrun_unique_complete_run",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(provenance__in=["measured", "imported"]), name="evalrun_provenance_valid"
             ),
         ]
         indexes = [models.Index(fields=["status", "heartbeat_at"]), models.Index(fields=["model", "suite", "status"])]
@@ -130,3 +150,136 @@ class ItemResult(models.Model):
 
     def __str__(self) -> str:
         return f"{self.benchmark}:{self.item_id} (run {self.run_id})"
+
+
+class ResultImport(models.Model):
+    """One imported results file (lm-eval 0.4 `results_*.json` or Open LLM Leaderboard v1): the run it became.
+
+    Idempotent by the file's sha256 (`digest`): importing the same file twice changes nothing. What the
+    file says about how it was made is kept as provenance.
+    """
+
+    class Format(models.TextChoices):
+        LM_EVAL = "lm_eval", _("lm-evaluation-harness 0.4 results")
+        OPEN_LLM_V1 = "open_llm_v1", _("Open LLM Leaderboard v1 results")
+
+    digest = models.CharField(max_length=64, unique=True, help_text="sha256 of the results file")
+    format = models.CharField(max_length=20, choices=Format.choices)
+    run = models.OneToOneField(EvalRun, on_delete=models.CASCADE, related_name="import_record")
+    source = models.CharField(max_length=500, blank=True, help_text="file name, or hub dataset repo@rev:path")
+    source_file_sha = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="the Hub's blob/LFS id of the file (skip unchanged)"
+    )
+    samples_digest = models.CharField(max_length=64, blank=True, help_text="sha256 of the samples files, if any")
+    harness_version = models.CharField(max_length=100, blank=True)
+    model_name = models.CharField(max_length=300, blank=True, help_text="the model as the file names it")
+    model_args = models.TextField(blank=True)
+    model_sha = models.CharField(max_length=64, blank=True)
+    dtype = models.CharField(max_length=30, blank=True)
+    evaluated_at = models.DateTimeField(null=True, blank=True, help_text="when the harness ran, per the file")
+    details = models.JSONField(default=dict, blank=True, help_text="tasks, shots, limits ... as read")
+    imported_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
+    job = models.ForeignKey("ImportJob", null=True, blank=True, on_delete=models.SET_NULL, related_name="imports")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"ResultImport #{self.pk} {self.source or self.digest[:12]}"
+
+
+class ImportJob(models.Model):
+    """One import of many files (a Hub dataset archive, or a command/API batch), with progress and counts."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("queued")
+        RUNNING = "running", _("running")
+        SUCCEEDED = "succeeded", _("succeeded")
+        PARTIAL = "partial", _("finished with errors")
+        FAILED = "failed", _("failed")
+
+    source = models.CharField(max_length=300, help_text="hub dataset repo id, or 'files'")
+    revision = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    files_total = models.PositiveIntegerField(default=0)
+    files_done = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{file, field, message}]")
+    requested_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["queued", "running", "succeeded", "partial", "failed"]),
+                name="importjob_status_valid",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"ImportJob #{self.pk} {self.source} ({self.status})"
+
+
+class ReportedScore(models.Model):
+    """A published score: from the model's makers, the Hub (model-index, .eval_results) or a third party.
+
+    Never averaged with or ranked against measured/imported runs: settings differ from source to source.
+    `value` is a fraction (0..1) like every score here; `published_value` is the number as published.
+    Rows are written by one origin each (the catalog, a Hub sync) and upserted by (model, origin, origin_key).
+    """
+
+    class SourceKind(models.TextChoices):
+        PAPER = "paper", _("paper")
+        TECH_REPORT = "tech_report", _("technical report")
+        MODEL_CARD = "model_card", _("model card")
+        LEADERBOARD = "leaderboard", _("leaderboard")
+        HUB_MODEL_INDEX = "hub_model_index", _("Hub model-index")
+        HUB_EVAL_RESULTS = "hub_eval_results", _("Hub .eval_results")
+        SECONDARY = "secondary", _("secondary source")
+
+    class ReportedBy(models.TextChoices):
+        DEVELOPER = "developer", _("the model's developers")
+        THIRD_PARTY = "third_party", _("a third party")
+        COMMUNITY = "community", _("the community (an open pull request)")
+
+    class Origin(models.TextChoices):
+        CATALOG = "catalog", _("seed catalog")
+        HUB = "hub", _("Hub sync")
+        ADMIN = "admin", _("admin")
+
+    model = models.ForeignKey("registry.LanguageModel", on_delete=models.CASCADE, related_name="reported_scores")
+    benchmark = models.CharField(max_length=100, db_index=True, help_text="our key, or the raw dataset id/task")
+    benchmark_known = models.BooleanField(default=False, help_text="benchmark is one of ours")
+    metric = models.CharField(max_length=50, blank=True)
+    value = models.FloatField(help_text="0..1")
+    published_value = models.FloatField(help_text="as published (often 0..100)")
+    n_shot = models.PositiveSmallIntegerField(null=True, blank=True)
+    setting = models.TextField(blank=True, help_text="what makes the figure (in)comparable")
+    variant = models.CharField(max_length=200, blank=True, help_text="the exact model variant the figure is of")
+    source_kind = models.CharField(max_length=20, choices=SourceKind.choices)
+    source_name = models.CharField(max_length=300, blank=True)
+    source_url = models.URLField(max_length=500, blank=True)
+    reported_by = models.CharField(max_length=12, choices=ReportedBy.choices, default=ReportedBy.DEVELOPER)
+    verified = models.BooleanField(default=False, help_text="the Hub verified it (verifyToken)")
+    published = models.DateField(null=True, blank=True)
+    origin = models.CharField(max_length=10, choices=Origin.choices)
+    origin_key = models.CharField(max_length=300, help_text="stable id within the origin (evidence id, file:index)")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model_id", "benchmark", "-published"]
+        constraints = [
+            models.UniqueConstraint(fields=["model", "origin", "origin_key"], name="reportedscore_unique_origin"),
+            models.CheckConstraint(condition=models.Q(value__gte=0, value__lte=1), name="reportedscore_value_0_1"),
+        ]
+        indexes = [models.Index(fields=["benchmark", "value"])]
+
+    def __str__(self) -> str:
+        return f"{self.benchmark}={self.published_value} ({self.model_id}, {self.source_kind})"
