@@ -76,7 +76,11 @@ def test_readyz_keeps_a_new_release_out_until_its_migrations_are_applied(client,
 
     monkeypatch.setattr(views, "_migrations_current", False)
     with connection.cursor() as cursor:  # rolled back with the test's transaction
-        cursor.execute("DELETE FROM django_migrations WHERE app = 'evals' AND name = '0001_initial'")
+        # The newest migration of the app: what a release that ships it would find missing.
+        cursor.execute(
+            "DELETE FROM django_migrations WHERE app = 'evals' AND name = "
+            "(SELECT max(name) FROM django_migrations WHERE app = 'evals')"
+        )
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
