@@ -349,7 +349,7 @@ def main() -> int:
                         stats.syncs.append(payload["id"])
 
         def reader() -> None:
-            paths = ["/", "/models/", "/queue/", "/api/v1/models/?limit=20", "/api/v1/leaderboard/?suite=quick"]
+            paths = ["/", "/models/", "/queue/", "/api/v1/models/?per_page=20", "/api/v1/leaderboard/?suite=quick"]
             paths += [
                 "/api/v1/evaluations/",
                 "/healthz",

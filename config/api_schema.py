@@ -7,7 +7,8 @@ body of config/api_errors.py:
 - 400 when the operation takes a query filter or a request body;
 - 401 always (a wrong or expired token is refused on every endpoint, public ones included);
 - 403 for writes (and CSRF) and for views that restrict reading (staff only);
-- 404 when the path names a resource, or the list is paged by a cursor (an unknown cursor);
+- 404 when the path names a resource, or the list is paged by a cursor or page number (an unknown
+  cursor, a page past the last);
 - 413 and 415 when there is a request body; 429 (with Retry-After) when the operation is throttled.
 
 A response a view declares itself is kept as it is.
@@ -19,13 +20,13 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework.pagination import CursorPagination
+from rest_framework.pagination import CursorPagination, PageNumberPagination
 from rest_framework.permissions import AllowAny, IsAuthenticatedOrReadOnly
 
 from config.api_errors import ErrorResponseSerializer
 
 # Query parameters that never cause a 400 (pagination falls back to its defaults on bad values).
-_PAGINATION_PARAMETERS = {"limit", "offset", "cursor", "page_size", "format"}
+_PAGINATION_PARAMETERS = {"limit", "offset", "cursor", "page", "per_page", "page_size", "format"}
 _READ_OPEN_PERMISSIONS = (AllowAny, IsAuthenticatedOrReadOnly)
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -85,7 +86,8 @@ class ErrorAwareAutoSchema(AutoSchema):
         paginator = getattr(self.view, "pagination_class", None)
         cursor = self.method == "GET" and (
             any(p["name"] == "cursor" for p in query)
-            or (paginator is not None and issubclass(paginator, CursorPagination))
+            # A page number past the last page answers 404, as an unknown cursor does.
+            or (paginator is not None and issubclass(paginator, CursorPagination | PageNumberPagination))
         )
         if path_names or cursor:
             codes.append("404")

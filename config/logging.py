@@ -17,6 +17,7 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -94,6 +95,22 @@ class RunContextFilter(logging.Filter):
         if meta is not None:
             record.task_id, record.task_name = meta
         return True
+
+
+class QuietPollFilter(logging.Filter):
+    """Drops runserver's access lines of the queue/run pages' progress polls (`?format=json`, every 2 s)
+    that succeeded: 600 lines in 20 minutes buried the events. Failed polls are still logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 400 and "format=json" in record.getMessage():
+            return False
+        return True
+
+
+# transformers warns about its `past_key_values` argument on every forward pass of the KV-cache scoring
+# (a FutureWarning about its own API, nothing the operator can act on): it drowned the workers' logs.
+warnings.filterwarnings("ignore", message=r".*past_key_values.*", category=FutureWarning)
 
 
 class JsonFormatter(logging.Formatter):

@@ -108,3 +108,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
         return JsonResponse({"error": {"code": "server_error", "message": "Internal server error."}}, status=500)
     return defaults.server_error(request)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico: browsers ask for it whatever the page links; the site's SVG icon (cached a day)."""
+    from django.conf import settings
+
+    icon = settings.BASE_DIR / "static" / "favicon.svg"
+    response = HttpResponse(icon.read_bytes(), content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -9,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from evals import services
-from evals.models import BenchmarkResult, EvalRun, ItemResult
+from evals.models import BenchmarkResult, EvalRun, ImportJob, ItemResult, ResultImport
 
 
 class BenchmarkResultInline(admin.TabularInline):
@@ -99,3 +102,53 @@ class ItemResultAdmin(_ReadOnlyAdmin):
     list_select_related = ("run", "run__model")
     search_fields = ("item_id", "run__id")
     show_full_result_count = False
+
+
+# --- results imports (evals/exchange) ------------------------------------------------------------------
+
+
+@admin.register(ResultImport)
+class ResultImportAdmin(_ReadOnlyAdmin):
+    """Imported files: read-only here (import with `import_results`, the API, or an ImportJob below)."""
+
+    list_display = ("id", "source", "format", "run", "model_name", "harness_version", "imported_by", "created_at")
+    list_filter = ("format",)
+    search_fields = ("source", "model_name", "digest")
+    list_select_related = ("run", "imported_by")
+
+
+class ImportJobForm(forms.ModelForm):
+    class Meta:
+        model = ImportJob
+        fields = ("source", "revision")
+        labels = {"source": _("Hub dataset (results archive)")}
+        help_texts = {"source": _("laid out as <org>/<model>/results_<timestamp>.json")}
+
+
+@admin.register(ImportJob)
+class ImportJobAdmin(admin.ModelAdmin):
+    """Adding a job imports a Hub results archive on the workers; its progress and errors show here."""
+
+    form = ImportJobForm
+    list_display = ("id", "source", "revision", "status", "files_done", "files_total", "created", "unchanged", "failed")
+    list_filter = ("status",)
+    readonly_fields = (
+        "status",
+        "files_total",
+        "files_done",
+        "created",
+        "unchanged",
+        "failed",
+        "errors",
+        "requested_by",
+    )
+
+    def has_change_permission(self, request: HttpRequest, obj: ImportJob | None = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: ImportJob, form: Any, change: bool) -> None:
+        from evals.exchange.services import import_job_enqueue
+
+        job = import_job_enqueue(repo_id=obj.source, revision=obj.revision or "main", user=request.user)
+        obj.pk = job.pk
+        messages.info(request, _("Import job #%(id)d queued.") % {"id": job.pk})

@@ -16,10 +16,14 @@ class EvalsConfig(AppConfig):
         from django.db.models.signals import post_save
 
         from registry.models import AllowedRevision
-        from registry.signals import hub_revision_changed
+        from registry.signals import hub_revision_changed, reported_scores_read
 
         # Which runs rank depends on the model's current Hub sha and the revisions staff marked.
         hub_revision_changed.connect(_ranking_changed, dispatch_uid="evals.hub_revision_bumps_leaderboard")
+        from evals.reported import reported_scores_read_receiver
+
+        # The registry reads published scores (catalog, Hub sync); they are stored here as ReportedScores.
+        reported_scores_read.connect(reported_scores_read_receiver, dispatch_uid="evals.reported_scores_store")
         for name, signal in (("saved", post_save), ("deleted", post_delete)):
             signal.connect(_ranking_changed, sender=AllowedRevision, dispatch_uid=f"evals.allowed_revision_{name}")
 

@@ -170,8 +170,12 @@ def bar_chart(
     width: int = 720,
     height: int = 340,
 ) -> BarChart | None:
-    """Grouped bars: one group per benchmark, one bar per model (value, 95% interval) with a whisker."""
-    if not groups or not series:
+    """Grouped bars: one group per benchmark, one bar per model (value, 95% interval) with a whisker.
+
+    None when there is nothing to draw (no groups, no series, or not one value): an empty frame on a
+    made-up axis said nothing true.
+    """
+    if not groups or not series or all(value is None for _name, values in series for value, _ci in values):
         return None
     left, top, right_margin, bottom_margin = 48, 12, 12, 96
     chart = BarChart(width, height, left, top, width - left - right_margin, height - top - bottom_margin)
@@ -181,7 +185,8 @@ def bar_chart(
         for value, ci in values:
             if value is not None:
                 highest = max(highest, value * scale, (ci[1] * scale) if ci else 0.0)
-    y_max = _nice_max(min(highest, 100.0) if percent else highest) if highest else 1.0
+    # All scores 0 still draws a percent axis in percent (0-100), not 0-1.
+    y_max = _nice_max(min(highest, 100.0) if percent else highest) if highest else (100.0 if percent else 1.0)
     if percent:
         y_max = min(y_max, 100.0)
 

@@ -33,7 +33,9 @@ from evals.suites import SUITES
 from evals.types import BenchmarkScore, Doc, GenerationRequest, ItemOutcome, LoglikelihoodRequest
 
 # Bump when prompts, sampling or metrics change: stored runs record the version that produced them.
-ENGINE_VERSION = "2026.11-lmeval0.4.1"
+# The suffix names the lm-evaluation-harness release the definitions mirror (0.4.13, as the README says;
+# EvalRun.engine_version holds 20 characters).
+ENGINE_VERSION = "2026.11-lmeval0.4.13"
 
 FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed
 

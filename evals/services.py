@@ -387,6 +387,54 @@ def _check_registry_policy(model: LanguageModel) -> None:
     )
 
 
+def _check_registry_known_size(model: LanguageModel) -> None:
+    """Refuse at once a model the registry already knows to be too large (catalog, Hub metadata or admin).
+
+    The registry's count is not the policy's proof (that is the pinned revision's own metadata, checked
+    after the Hub answers), but a model it records as larger than EVAL_MAX_PARAMETERS is refused without
+    asking the Hub: the answer is the same, and it comes at once even when the Hub is unreachable. A count
+    from the model card alone is not trusted for this either.
+    """
+    if model.parameters is None or model.parameters_source in ("", LanguageModel.ParameterSource.CARD):
+        return
+    if model.parameters > settings.EVAL_MAX_PARAMETERS:
+        raise SubmissionError(
+            "too_large",
+            _(
+                "%(id)s has %(params)s parameters according to the registry (source: %(source)s); this server "
+                "evaluates models up to %(max)s."
+            )
+            % {
+                "id": model.repo_id,
+                "params": f"{model.parameters:,}",
+                "source": model.get_parameters_source_display(),
+                "max": f"{settings.EVAL_MAX_PARAMETERS:,}",
+            },
+            field="model",
+        )
+
+
+def _check_worker_key(model: LanguageModel) -> None:
+    """Refuse an endpoint run whose API key variable the evaluation workers do not have.
+
+    Known only where settings.WORKER_KEY_VARIABLES lists the workers' key variables (`make run` sets it:
+    one environment for all its processes); otherwise the worker fails the run at its start, naming the
+    variable (`missing_key`).
+    """
+    have = settings.WORKER_KEY_VARIABLES
+    if have is None or not model.endpoint_api_key_env or model.endpoint_api_key_env in have:
+        return
+    raise SubmissionError(
+        "missing_key",
+        _(
+            "No evaluation worker can run %(id)s: its API key variable %(var)s is not set in the workers' "
+            "environment. Set %(var)s (e.g. in .env.keys) and restart the workers, then submit again."
+        )
+        % {"id": model.repo_id, "var": model.endpoint_api_key_env},
+        field="backend",
+    )
+
+
 def _resolved_at_run_time(model: LanguageModel, backend: str) -> bool:
     """Local weights and closed endpoints have no Hub sha: the worker records what the backend ran."""
     return bool(model.local_weights and backend == "transformers") or model.weights == LanguageModel.Weights.CLOSED
@@ -478,6 +526,7 @@ def eval_run_submit(
                 % {"id": model_id},
                 field="model",
             )
+        _check_worker_key(model)
         revision_sha = ""
     elif model is not None and model.local_weights and backend == "transformers":
         _check_registry_policy(model)
@@ -493,7 +542,15 @@ def eval_run_submit(
             field="backend",
         )
     else:
-        checked = _hub_check(model_id, revision, model)
+        # What the registry already knows comes first: no Hub round trip (or Hub outage) to refuse it.
+        if model is not None:
+            _check_registry_known_size(model)
+            if backend == "openai":
+                _check_worker_key(model)
+        from registry.hub import hub_interactive
+
+        with hub_interactive():
+            checked = _hub_check(model_id, revision, model)
         _check_model_policy(
             model_id,
             parameters=checked.size.parameters,
@@ -639,6 +696,8 @@ def eval_run_create(
         )
         if dispatch:
             transaction.on_commit(lambda: eval_run_enqueue(run_id=run.pk))
+        # A first run turns a fresh install's default view from the reported board to the measured one.
+        _board_changed()
     logger.info("eval run %s created for %s (%s, %s)", run.pk, model.repo_id, plan.suite, backend)
     if dispatch and not transaction.get_connection().in_atomic_block:
         run.refresh_from_db(fields=["dispatched_at"])
@@ -881,6 +940,42 @@ def _stored_method(run: EvalRun, benchmark: str) -> str:
     return "loglikelihood" if has_ll else "generative"
 
 
+def _benchmark_result_store(run: EvalRun, plan: Any, *, final: bool = False) -> bool:
+    """Aggregate one benchmark from its stored items and upsert its BenchmarkResult; False (nothing written)
+    while some of its items are not stored yet, unless `final` (the run's end writes what it has, as before).
+
+    Called as soon as a benchmark's last item is stored (so pages and the API show its score while the
+    run goes on) and again for every benchmark when the run finishes: the score depends only on the
+    stored items, so both writes are equal and a resumed attempt rewrites the same numbers.
+    """
+    from evals import engine
+
+    metrics = list(
+        ItemResult.objects.filter(run=run, benchmark=plan.benchmark)
+        .order_by("position")
+        .values_list("metrics", flat=True)
+    )
+    if not final and len(metrics) < len(plan.docs):
+        return False
+    score = engine.aggregate(
+        benchmark=plan.benchmark, item_metrics=metrics, n_shot=plan.n_shot, method=_stored_method(run, plan.benchmark)
+    )
+    BenchmarkResult.objects.update_or_create(
+        run=run,
+        benchmark=score.benchmark,
+        defaults={
+            "metrics": score.metrics,
+            "primary_metric": score.primary_metric,
+            "value": score.value,
+            "stderr": score.stderr,
+            "n": score.n,
+            "method": score.method,
+            "n_shot": score.n_shot,
+        },
+    )
+    return True
+
+
 def _board_changed() -> None:
     """The leaderboard's cached boards are stale once the current transaction commits."""
     from evals.selectors.leaderboard import leaderboard_cache_bump
@@ -980,35 +1075,14 @@ def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | No
                 recorder.should_stop()
                 run_settings["methods"][plan.benchmark] = method
                 EvalRun.objects.filter(pk=run.pk).update(settings=run_settings)
+            # The benchmark's last item is stored: its score is shown now, not when the whole run ends.
+            _benchmark_result_store(run, plan)
             if on_progress is not None:
                 on_progress(run)
 
-        scores = []
-        for plan in plans:
-            metrics = list(
-                ItemResult.objects.filter(run=run, benchmark=plan.benchmark)
-                .order_by("position")
-                .values_list("metrics", flat=True)
-            )
-            method = _stored_method(run, plan.benchmark)
-            scores.append(
-                engine.aggregate(benchmark=plan.benchmark, item_metrics=metrics, n_shot=plan.n_shot, method=method)
-            )
         with transaction.atomic():
-            for score in scores:
-                BenchmarkResult.objects.update_or_create(
-                    run=run,
-                    benchmark=score.benchmark,
-                    defaults={
-                        "metrics": score.metrics,
-                        "primary_metric": score.primary_metric,
-                        "value": score.value,
-                        "stderr": score.stderr,
-                        "n": score.n,
-                        "method": score.method,
-                        "n_shot": score.n_shot,
-                    },
-                )
+            for plan in plans:
+                _benchmark_result_store(run, plan, final=True)
             done = ItemResult.objects.filter(run=run).count()
             if not _finish(run.pk, attempt, status=EvalRun.Status.SUCCEEDED, progress_done=done, error=""):
                 raise _ClaimLost()

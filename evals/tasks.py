@@ -100,3 +100,17 @@ def _reap_forever(interval: float) -> None:
         finally:
             connection.close()  # this thread's own connection; idle for `interval` seconds
         time.sleep(interval)
+
+
+@shared_task(
+    name="evals.tasks.import_archive_task",
+    ignore_result=True,
+    acks_late=True,  # the service claims the job (queued -> running): a second delivery does nothing
+    soft_time_limit=settings.IMPORT_ARCHIVE_TIME_LIMIT - 60,
+    time_limit=settings.IMPORT_ARCHIVE_TIME_LIMIT,
+)
+def import_archive_task(job_id: int) -> None:
+    """Import a Hub dataset results archive (`import_results --hub-dataset`, POST /api/v1/imports/)."""
+    from evals.exchange.services import import_job_run_archive
+
+    import_job_run_archive(job_id=job_id)

@@ -18,6 +18,8 @@ Why not the client's own conveniences:
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import json
 import logging
@@ -153,6 +155,37 @@ def _api() -> HfApi:
     return HfApi(endpoint=_endpoint())
 
 
+# -- a person waiting: short timeout, fewer retries -------------------------------------------------
+# (timeout seconds, max retries, first backoff) while a submission is checked; None: the sync's settings.
+_interactive: contextvars.ContextVar[tuple[float, int, float] | None] = contextvars.ContextVar(
+    "hub_interactive", default=None
+)
+
+
+@contextlib.contextmanager
+def hub_interactive() -> Iterator[None]:
+    """Within this block, requests use settings.HUB_SUBMIT_TIMEOUT and HUB_SUBMIT_MAX_RETRIES (short backoff).
+
+    For the submit path: a person waits on the answer, so an unreachable Hub must be reported within
+    seconds, not after the background sync's 15 s timeout and four backed-off retries.
+    """
+    token = _interactive.set((settings.HUB_SUBMIT_TIMEOUT, settings.HUB_SUBMIT_MAX_RETRIES, 0.25))
+    try:
+        yield
+    finally:
+        _interactive.reset(token)
+
+
+def _timeout() -> float:
+    mode = _interactive.get()
+    return mode[0] if mode else settings.HUB_TIMEOUT
+
+
+def _max_retries() -> int:
+    mode = _interactive.get()
+    return mode[1] if mode else settings.HUB_MAX_RETRIES
+
+
 # -- errors and retries ----------------------------------------------------------------------------
 def _classify(exc: BaseException) -> HubError:
     """Map a client/transport exception to our two kinds."""
@@ -187,7 +220,7 @@ def _classify(exc: BaseException) -> HubError:
                 pass
         return HubTemporaryError(f"the Hub could not be reached: {exc}", kind="connection")
     if isinstance(exc, httpx2.TimeoutException):
-        return HubTemporaryError(f"timed out after {settings.HUB_TIMEOUT}s: {exc}", kind="timeout")
+        return HubTemporaryError(f"timed out after {_timeout()}s: {exc}", kind="timeout")
     if isinstance(exc, httpx2.TransportError | hf_errors.OfflineModeIsEnabled | ConnectionError):
         return HubTemporaryError(f"connection failed: {exc}", kind="connection")
     if isinstance(exc, ValueError | KeyError | TypeError | AttributeError):
@@ -216,9 +249,12 @@ def _retry_after(exc: hf_errors.HfHubHTTPError) -> float | None:
 
 
 def _backoff(attempt: int, retry_after: float | None) -> float:
-    delay = min(settings.HUB_BACKOFF_BASE * (2**attempt), 60.0)
+    mode = _interactive.get()
+    delay = min((mode[2] if mode else settings.HUB_BACKOFF_BASE) * (2**attempt), 60.0)
     if retry_after is not None:
         delay = max(delay, min(retry_after, 300.0))
+    if mode:
+        delay = min(delay, 2.0)  # a person waits: never sleep out a long Retry-After
     return delay
 
 
@@ -230,7 +266,7 @@ def _with_retries(call: Callable[[], T], what: str) -> T:
             return call()
         except Exception as exc:  # noqa: BLE001 - classified below; unknown errors re-raise
             error = _classify(exc)
-            if isinstance(error, HubPermanentError) or attempt >= settings.HUB_MAX_RETRIES:
+            if isinstance(error, HubPermanentError) or attempt >= _max_retries():
                 if error is exc:
                     raise
                 raise error from exc
@@ -286,7 +322,7 @@ def hub_model_info(repo_id: str, *, revision: str | None = None) -> HubModel:
     """
 
     def call() -> HubModel:
-        info = _api().model_info(repo_id, revision=revision, timeout=settings.HUB_TIMEOUT, expand=list(EXPAND))
+        info = _api().model_info(repo_id, revision=revision, timeout=_timeout(), expand=list(EXPAND))
         return _to_hub_model(info)
 
     return _with_retries(call, f"model_info {repo_id}")
@@ -395,7 +431,7 @@ def hub_model_config(repo_id: str, *, revision: str | None = None) -> dict[str, 
 
     def call() -> dict[str, Any]:
         _ensure_client()
-        response = get_session().get(url, headers=build_hf_headers(), timeout=settings.HUB_TIMEOUT)
+        response = get_session().get(url, headers=build_hf_headers(), timeout=_timeout())
         hf_raise_for_status(response)
         data = json.loads(response.content)
         if not isinstance(data, dict):
@@ -408,6 +444,28 @@ def hub_model_config(repo_id: str, *, revision: str | None = None) -> dict[str, 
         if isinstance(exc.__cause__, hf_errors.RemoteEntryNotFoundError):
             return {}  # no config.json in the repo (GGUF-only, adapters ...)
         raise
+
+
+def hub_model_file(repo_id: str, filename: str, *, revision: str, max_bytes: int = 1024 * 1024) -> bytes:
+    """The bytes of one small file of a model repo at `revision` (a commit sha, so it cannot move).
+
+    For text files the registry reads (`.eval_results/*.yaml`); nothing goes to the download cache.
+    Raises HubPermanentError (not_found, gated, revision_not_found; bad_request when the file is over
+    `max_bytes`) at once and HubTemporaryError after bounded retries.
+    """
+    url = f"{_endpoint()}/{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+
+    def call() -> bytes:
+        _ensure_client()
+        response = get_session().get(url, headers=build_hf_headers(), timeout=settings.HUB_TIMEOUT)
+        hf_raise_for_status(response)
+        if len(response.content) > max_bytes:
+            raise HubPermanentError(
+                f"{repo_id}/{filename} is {len(response.content)} bytes, over {max_bytes}", kind="bad_request"
+            )
+        return response.content
+
+    return _with_retries(call, f"file {repo_id}/{filename}@{revision}")
 
 
 @dataclass(frozen=True)
@@ -498,3 +556,63 @@ def hub_model_snapshot(repo_id: str, *, revision: str, allow_patterns: list[str]
         ),
         f"snapshot {repo_id}@{revision}",
     )
+
+
+# -- results archives (added for evals/exchange: import_results --hub-dataset) ----------------------
+@dataclass(frozen=True)
+class HubDatasetFile:
+    """One file of a dataset repo: its path, size and the Hub's id of its content (LFS sha256, else git blob id)."""
+
+    path: str
+    size: int
+    file_sha: str
+
+
+def hub_dataset_files(repo_id: str, *, revision: str) -> tuple[HubDatasetFile, ...]:
+    """Every file of the dataset repo at `revision` (recursive tree listing, paged by the client); no download.
+
+    The content id lets an import skip files it already holds. Raises HubPermanentError (not_found,
+    gated, revision_not_found) at once and HubTemporaryError after bounded retries.
+    """
+    from huggingface_hub.hf_api import RepoFile
+
+    def call() -> tuple[HubDatasetFile, ...]:
+        entries = _api().list_repo_tree(repo_id, revision=revision, recursive=True, repo_type="dataset")
+        return tuple(
+            HubDatasetFile(
+                path=e.path,
+                size=int(e.size or 0),
+                file_sha=(e.lfs.sha256 if e.lfs is not None else e.blob_id) or "",
+            )
+            for e in entries
+            if isinstance(e, RepoFile)
+        )
+
+    return _with_retries(call, f"dataset files {repo_id}@{revision}")
+
+
+def hub_dataset_file_bytes(repo_id: str, filename: str, *, revision: str, max_bytes: int) -> bytes:
+    """The bytes of one file of a dataset repo at `revision`, read into memory (no cache: results files are
+    small and read once). Raises HubPermanentError (not_found ...; bad_request when over `max_bytes`, which
+    the Content-Length shows before the body is read) or HubTemporaryError after bounded retries.
+    """
+    url = f"{_endpoint()}/datasets/{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+
+    def call() -> bytes:
+        _ensure_client()
+        with get_session().stream("GET", url, headers=build_hf_headers(), timeout=_timeout()) as response:
+            if response.status_code >= 400:
+                response.read()  # the error mapping reads the body
+            hf_raise_for_status(response)
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > max_bytes:
+                raise HubPermanentError(f"{filename} is {declared} bytes, over {max_bytes}", kind="bad_request")
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise HubPermanentError(f"{filename} is over {max_bytes} bytes", kind="bad_request")
+                chunks.append(chunk)
+        return b"".join(chunks)
+
+    return _with_retries(call, f"dataset file {repo_id}/{filename}@{revision}")

@@ -2,6 +2,11 @@
 
 `hub_revision_changed`: a sync moved models to a new Hub commit (sent after the commit of the write;
 `repo_ids` lists them). Runs of the old commit stop ranking, so the evals app drops its cached boards.
+
+`reported_scores_read`: the catalog or a Hub sync read published scores (`origin`: "catalog" | "hub",
+`facts_by_model`: {model pk: [registry.services.reported.ReportedFact, ...]}, each list replacing that
+origin's earlier facts of the model). Sent inside the writer's transaction; the evals app stores them
+and returns how many stored scores changed.
 """
 
 from __future__ import annotations
@@ -9,3 +14,4 @@ from __future__ import annotations
 from django.dispatch import Signal
 
 hub_revision_changed = Signal()
+reported_scores_read = Signal()

@@ -223,12 +223,19 @@ HF_ENDPOINT = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
 HUB_TIMEOUT = env.float("LADDER_HUB_TIMEOUT", default=15.0)
 HUB_MAX_RETRIES = env.int("LADDER_HUB_MAX_RETRIES", default=4)
 HUB_BACKOFF_BASE = env.float("LADDER_HUB_BACKOFF", default=1.0)
+# A person waits on the submit page/API while the Hub is asked: a short timeout and at most one quick retry
+# there, so an unreachable Hub is reported within seconds (the background sync keeps the values above).
+HUB_SUBMIT_TIMEOUT = env.float("LADDER_HUB_SUBMIT_TIMEOUT", default=4.0)
+HUB_SUBMIT_MAX_RETRIES = env.int("LADDER_HUB_SUBMIT_MAX_RETRIES", default=1)
 HUB_SYNC_AUTHORS = env.list("LADDER_SYNC_AUTHORS", default=[])
 HUB_SYNC_LIMIT = env.int("LADDER_SYNC_LIMIT", default=200)
 HUB_SYNC_INTERVAL_MINUTES = env.int("LADDER_SYNC_INTERVAL_MINUTES", default=120)
 
 # --- evaluations ------------------------------------------------------------------------------
 LADDER_DATA_DIR = env.str("LADDER_DATA_DIR", default="")
+# Results imports (evals/exchange): the largest results or samples file read, and the archive task's limit.
+IMPORT_MAX_FILE_BYTES = env.int("LADDER_IMPORT_MAX_FILE_BYTES", default=64 * 1024 * 1024)
+IMPORT_ARCHIVE_TIME_LIMIT = env.int("LADDER_IMPORT_ARCHIVE_TIME_LIMIT", default=6 * 3600)
 EVAL_MAX_PARAMETERS = env.int("LADDER_EVAL_MAX_PARAMETERS", default=15_000_000_000)
 EVAL_SOFT_TIME_LIMIT = env.int("LADDER_EVAL_SOFT_TIME_LIMIT", default=6 * 3600)
 EVAL_TIME_LIMIT = env.int("LADDER_EVAL_TIME_LIMIT", default=EVAL_SOFT_TIME_LIMIT + 300)
@@ -264,13 +271,20 @@ if not ENDPOINT_KEY_PREFIX.strip():
 ENDPOINT_ALLOW_HTTP = env.bool("LADDER_ENDPOINT_ALLOW_HTTP", default=False)
 # Loopback, private, link-local (169.254.169.254) targets reach inside the deployment: off by default.
 ENDPOINT_ALLOW_PRIVATE = env.bool("LADDER_ENDPOINT_ALLOW_PRIVATE", default=False)
+# The key variables (names, never values) the evaluation workers have, so a submission the workers cannot
+# run is refused at once. Unset: the web process cannot know (compose keeps keys on the workers only) and
+# the worker fails such a run at its start, naming the variable. `make run` sets it (one environment).
+WORKER_KEY_VARIABLES = (
+    None if os.environ.get("LADDER_WORKER_KEYS") is None else env.list("LADDER_WORKER_KEYS", default=[])
+)
 
 # --- Celery -----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 if os.environ.get("CELERY_BROKER_URL"):
     CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"]
 elif redis_answers():
-    CELERY_BROKER_URL = "redis://127.0.0.1:6379/0"
+    # Its own database number, not 0: the local Redis may serve other programs (make run's default).
+    CELERY_BROKER_URL = f"redis://127.0.0.1:6379/{env.int('LADDER_REDIS_DB', default=3)}"
 else:
     # Embedded default: kombu's filesystem transport, so `make run` works with nothing installed.
     _queue_dir = VAR_DIR / "broker"
@@ -316,7 +330,10 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"run_context": {"()": "config.logging.RunContextFilter"}},
+    "filters": {
+        "run_context": {"()": "config.logging.RunContextFilter"},
+        "quiet_polls": {"()": "config.logging.QuietPollFilter"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [run=%(run_id)s] %(message)s"},
         "json": {"()": "config.logging.JsonFormatter"},
@@ -330,5 +347,10 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # axes logs every sign-in at INFO; its WARNINGs (failures, lockouts) are the ones worth keeping.
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # runserver's access lines (make run), without the progress polls' (config.logging.QuietPollFilter).
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False, "filters": ["quiet_polls"]},
+    },
 }

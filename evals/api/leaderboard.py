@@ -10,7 +10,7 @@ from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -22,9 +22,11 @@ from evals.api.leaderboard_serializers import (
     BenchmarkOut,
     LeaderboardOut,
     LeaderboardQuerySerializer,
+    ReportedLeaderboardOut,
     SuiteOut,
     leaderboard_row_data,
     model_filters,
+    reported_row_data,
 )
 from evals.selectors.leaderboard import (
     LeaderboardError,
@@ -38,6 +40,7 @@ from evals.selectors.leaderboard import (
     leaderboard_page,
     suite_infos,
 )
+from evals.selectors.reported import ReportedBoardError, reported_board, reported_note
 
 # Errors are raised as DRF exceptions: config.api_errors answers them with the API's one error body,
 # {"error": {"code", "message", "field", "fields"}}, documented by config.api_schema.
@@ -60,20 +63,59 @@ def _page_url(request: Request, page: int) -> str:
     return request.build_absolute_uri(request.path) + "?" + params.urlencode()
 
 
+def reported_board_data(params: dict[str, Any]) -> dict[str, Any]:
+    """The reported board (provenance=reported) as the API answers it; raises ValidationError."""
+    try:
+        board = reported_board(
+            benchmark=params.get("benchmark") or "mmlu",
+            shots=params.get("shots"),
+            filters=model_filters(params),
+            claim=params.get("claim") or None,
+        )
+    except ReportedBoardError as exc:
+        raise ValidationError(str(exc)) from exc
+    return {
+        "provenance": "reported",
+        "benchmark": board.benchmark,
+        "benchmark_name": board.benchmark_name,
+        "shots": board.shots,
+        "usual_shots": board.usual_shots,
+        "claim": board.claim,
+        "note": reported_note(),
+        "benchmarks": board.benchmarks,
+        "count": len(board.rows),
+        "results": [reported_row_data(row) for row in board.rows],
+    }
+
+
+LEADERBOARD_RESPONSE = PolymorphicProxySerializer(
+    component_name="LeaderboardResponse",
+    serializers=[LeaderboardOut, ReportedLeaderboardOut],
+    resource_type_field_name=None,
+)
+
+
 class LeaderboardApi(APIView):
-    """The ranked leaderboard of a suite, one page at a time (100 rows by default, at most 500)."""
+    """The ranked leaderboard of a suite, one page at a time (100 rows by default, at most 500).
+
+    `provenance=reported` answers the reported board instead: published figures of one benchmark.
+    """
 
     permission_classes = [AllowAny]
 
     @extend_schema(
         parameters=[LeaderboardQuerySerializer],
-        responses={200: LeaderboardOut, 400: ERROR_RESPONSE},
+        responses={200: LEADERBOARD_RESPONSE, 400: ERROR_RESPONSE},
         summary="Ranked leaderboard with 95% intervals, tie-aware ranks and per-score provenance",
         description=(
             "Only complete, comparable runs rank (succeeded, not partial, every benchmark of the board, the "
             "suite's fixed items); for each model its latest such run. `rank` = 1 + the number of models "
             "(after filters) whose 95% interval lies entirely above this one, so statistically tied models "
-            "share a rank. Scores are 0..1; normalized scores 0..100 as the Open LLM Leaderboard v2."
+            "share a rank. Scores are 0..1; normalized scores 0..100 as the Open LLM Leaderboard v2. "
+            "`provenance`: all (default; measured and imported runs ranked together, each row's `run.provenance` "
+            "says which), measured, imported, or reported: published figures of one `benchmark`, each with its "
+            "shots and source, ranked by value and never against our runs, with a claim check against our "
+            "measured/imported result of the same benchmark and shots (`claim=contradicted` filters)."
         ),
     )
     def get(self, request: Request) -> HttpResponse:
@@ -89,6 +131,9 @@ class LeaderboardApi(APIView):
             if body is not None:
                 return HttpResponse(body, content_type="application/json")
         params = _validated(request)
+        provenance = params.get("provenance") or "all"
+        if provenance == "reported":
+            return Response(reported_board_data(params))
 
         def compute() -> dict[str, Any]:
             page = leaderboard_page(
@@ -99,8 +144,10 @@ class LeaderboardApi(APIView):
                 ordering=params["ordering"],
                 page=params["page"],
                 per_page=params["per_page"],
+                provenance=provenance,
             )
             return {
+                "provenance": page.provenance,
                 "suite": page.suite,
                 "board": page.board,
                 "score": page.score,
@@ -148,7 +195,17 @@ CSV_FIXED = [
     "average_ci95_high",
     "average_normalized",
 ]
-CSV_PROVENANCE = ["run_id", "model_sha", "engine_version", "suite", "backend", "dtype", "finished_at", "settings"]
+CSV_PROVENANCE = [
+    "provenance",
+    "run_id",
+    "model_sha",
+    "engine_version",
+    "suite",
+    "backend",
+    "dtype",
+    "finished_at",
+    "settings",
+]
 
 
 class _Echo:
@@ -191,6 +248,9 @@ class LeaderboardCsvApi(APIView):
     )
     def get(self, request: Request) -> Any:
         params = _validated(request)
+        provenance = params.get("provenance") or "all"
+        if provenance == "reported":
+            return _reported_csv(params)
         try:
             keys, rows = leaderboard_export(
                 suite=params["suite"],
@@ -198,6 +258,7 @@ class LeaderboardCsvApi(APIView):
                 filters=model_filters(params),
                 score=params["score"],
                 ordering=params["ordering"],
+                provenance=provenance,
             )
         except LeaderboardError as exc:
             raise ValidationError(str(exc)) from exc
@@ -239,6 +300,7 @@ class LeaderboardCsvApi(APIView):
                     ]
                 run = row.run
                 line += [
+                    run.provenance,
                     run.id,
                     run.sha,
                     run.engine_version,
@@ -254,6 +316,78 @@ class LeaderboardCsvApi(APIView):
         response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+CSV_REPORTED = [
+    "rank",
+    "model",
+    "organization",
+    "weights",
+    "parameters",
+    "provenance",
+    "benchmark",
+    "value",
+    "published_value",
+    "metric",
+    "n_shot",
+    "setting",
+    "variant",
+    "source_kind",
+    "source_name",
+    "source_url",
+    "reported_by",
+    "verified",
+    "published",
+    "claim",
+    "claim_provenance",
+    "claim_value",
+    "claim_ci95_low",
+    "claim_ci95_high",
+    "claim_difference",
+]
+
+
+def _reported_csv(params: dict[str, Any]) -> HttpResponse:
+    """The reported board as CSV: one published figure per row, with its source and claim check."""
+    data = reported_board_data(params)
+    out = [CSV_REPORTED]
+    for row in data["results"]:
+        score, model, claim = row["score"], row["model"], row["claim"] or {}
+        ci = claim.get("ci95") or (None, None)
+        out.append(
+            [
+                row["rank"],
+                model["id"],
+                model["organization"],
+                model["weights"],
+                model["parameters"] or "",
+                "reported",
+                score["benchmark"],
+                _fmt(score["value"]),
+                score["published_value"],
+                score["metric"],
+                "" if score["n_shot"] is None else score["n_shot"],
+                score["setting"],
+                score["variant"],
+                score["source"]["kind"],
+                score["source"]["name"],
+                score["source"]["url"],
+                score["reported_by"],
+                score["verified"],
+                score["published"] or "",
+                claim.get("status", ""),
+                claim.get("provenance", ""),
+                _fmt(claim.get("value")),
+                _fmt(ci[0]),
+                _fmt(ci[1]),
+                _fmt(claim.get("difference")),
+            ]
+        )
+    writer = csv.writer(_Echo())
+    body = "".join(writer.writerow([csv_cell(cell) for cell in line]) for line in out)
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="leaderboard-reported-{data["benchmark"]}.csv"'
+    return response
 
 
 class BenchmarkListApi(APIView):

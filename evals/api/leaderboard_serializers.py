@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from evals.benchmarks import BENCHMARKS
 from evals.selectors.leaderboard import (
     BOARDS,
     DEFAULT_PER_PAGE,
@@ -25,8 +26,11 @@ from evals.selectors.leaderboard import (
     board_benchmarks,
     suites,
 )
+from evals.selectors.reported import CLAIM_STATUSES, ClaimCheck, ReportedRow
 from registry.models import LanguageModel
 from registry.selectors.models import SIZE_BUCKETS
+
+PROVENANCE_CHOICES = ["all", "measured", "imported", "reported"]
 
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMbBtT]?)\s*$")
 _SCALE = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
@@ -86,6 +90,26 @@ class LeaderboardQuerySerializer(serializers.Serializer):
     size = serializers.ChoiceField(choices=list(SIZE_BUCKETS), required=False, allow_blank=True)
     modality = serializers.ChoiceField(choices=LanguageModel.Modality.values, required=False, allow_blank=True)
     base = serializers.CharField(required=False, allow_blank=True, max_length=200)
+    provenance = serializers.ChoiceField(
+        choices=PROVENANCE_CHOICES,
+        required=False,
+        allow_blank=True,
+        help_text="all (default: measured and imported runs ranked together, imported rows marked) | measured | "
+        "imported | reported (published figures, one benchmark at a time: see `benchmark`, `shots`, `claim`)",
+    )
+    benchmark = serializers.ChoiceField(
+        choices=list(BENCHMARKS), required=False, allow_blank=True, help_text="the reported board's benchmark (mmlu)"
+    )
+    shots = serializers.IntegerField(
+        min_value=0, max_value=1000, required=False, help_text="reported board: only figures at this n-shot"
+    )
+    claim = serializers.ChoiceField(
+        choices=CLAIM_STATUSES,
+        required=False,
+        allow_blank=True,
+        help_text="reported board: figures checked against our measured/imported result (checked), or found "
+        "outside (contradicted) or inside (consistent) its 95% interval",
+    )
     page = serializers.IntegerField(min_value=1, default=1)
     per_page = serializers.IntegerField(min_value=1, max_value=MAX_PER_PAGE, default=DEFAULT_PER_PAGE)
 
@@ -185,6 +209,7 @@ def run_data(run: RunInfo) -> dict[str, Any]:
         "limit": run.limit,
         "finished_at": run.finished_at.isoformat() if run.finished_at else None,
         "url": f"/api/v1/evaluations/{run.id}/",
+        "provenance": run.provenance,
     }
 
 
@@ -242,6 +267,9 @@ class RunOut(serializers.Serializer):
     limit = serializers.IntegerField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)
     url = serializers.CharField()
+    provenance = serializers.ChoiceField(
+        choices=["measured", "imported"], help_text="measured by our workers, or imported from lm-eval output"
+    )
 
 
 class LeaderboardRowOut(serializers.Serializer):
@@ -264,6 +292,7 @@ class LeaderboardRowOut(serializers.Serializer):
 
 
 class LeaderboardOut(serializers.Serializer):
+    provenance = serializers.CharField(help_text="all (measured and imported together) | measured | imported")
     suite = serializers.CharField()
     board = serializers.CharField()
     score = serializers.CharField()
@@ -277,6 +306,109 @@ class LeaderboardOut(serializers.Serializer):
     results = LeaderboardRowOut(many=True)
     not_ranked_count = serializers.IntegerField()
     not_ranked = LeaderboardRowOut(many=True, help_text="partial, incomplete or non-comparable runs (first 100)")
+
+
+def claim_data(check: ClaimCheck | None) -> dict[str, Any] | None:
+    if check is None:
+        return None
+    return {
+        "status": check.status,
+        "provenance": check.provenance,
+        "run_id": check.run_id,
+        "value": _round(check.value),
+        "ci95": _pair(check.ci95),
+        "n": check.n,
+        "difference": _round(check.difference),
+    }
+
+
+def reported_score_data(score: Any) -> dict[str, Any]:
+    """One published figure with its source (the board's cells and the model scores API)."""
+    return {
+        "benchmark": score.benchmark,
+        "benchmark_known": score.benchmark_known,
+        "value": _round(score.value),
+        "published_value": score.published_value,
+        "metric": score.metric,
+        "n_shot": score.n_shot,
+        "setting": score.setting,
+        "variant": score.variant,
+        "source": {"kind": score.source_kind, "name": score.source_name, "url": score.source_url},
+        "reported_by": score.reported_by,
+        "verified": score.verified,
+        "published": score.published.isoformat() if score.published else None,
+    }
+
+
+def reported_row_data(row: ReportedRow) -> dict[str, Any]:
+    return {
+        "rank": row.rank,
+        "model": model_data(row.model),
+        "score": reported_score_data(row.score),
+        "other_figures": row.other_figures,
+        "claim": claim_data(row.claim),
+    }
+
+
+class ClaimOut(serializers.Serializer):
+    status = serializers.ChoiceField(
+        choices=["contradicted", "consistent", "no_interval"],
+        help_text="the reported value lies outside (contradicted) or inside (consistent) our 95% interval",
+    )
+    provenance = serializers.ChoiceField(choices=["measured", "imported"])
+    run_id = serializers.IntegerField()
+    value = serializers.FloatField(help_text="our score, 0..1")
+    ci95 = serializers.ListField(child=serializers.FloatField(), allow_null=True)
+    n = serializers.IntegerField()
+    difference = serializers.FloatField(help_text="reported - ours, 0..1")
+
+
+class SourceOut(serializers.Serializer):
+    kind = serializers.CharField(help_text="paper | tech_report | model_card | leaderboard | hub_model_index | ...")
+    name = serializers.CharField()
+    url = serializers.CharField()
+
+
+class ReportedScoreOut(serializers.Serializer):
+    benchmark = serializers.CharField(help_text="our benchmark key, or the raw dataset id when not one of ours")
+    benchmark_known = serializers.BooleanField()
+    value = serializers.FloatField(help_text="0..1")
+    published_value = serializers.FloatField(help_text="as published (often 0..100)")
+    metric = serializers.CharField()
+    n_shot = serializers.IntegerField(allow_null=True, help_text="null: the source does not say")
+    setting = serializers.CharField(help_text="what makes the figure (in)comparable")
+    variant = serializers.CharField()
+    source = SourceOut()
+    reported_by = serializers.ChoiceField(choices=["developer", "third_party", "community"])
+    verified = serializers.BooleanField(help_text="the Hub verified it (verifyToken)")
+    published = serializers.DateField(allow_null=True)
+
+
+class ReportedRowOut(serializers.Serializer):
+    rank = serializers.IntegerField(help_text="1 + models with a higher published value on this benchmark")
+    model = ModelOut()
+    score = ReportedScoreOut()
+    other_figures = serializers.IntegerField(help_text="the model's other figures on this benchmark (model page)")
+    claim = ClaimOut(allow_null=True)
+
+
+class ReportedBenchmarkOut(serializers.Serializer):
+    key = serializers.CharField()
+    name = serializers.CharField()
+    figures = serializers.IntegerField()
+
+
+class ReportedLeaderboardOut(serializers.Serializer):
+    provenance = serializers.CharField(help_text="reported")
+    benchmark = serializers.CharField()
+    benchmark_name = serializers.CharField()
+    shots = serializers.IntegerField(allow_null=True)
+    usual_shots = serializers.IntegerField(allow_null=True, help_text="the most common n-shot among the figures")
+    claim = serializers.CharField(allow_null=True)
+    note = serializers.CharField(help_text="what the numbers are")
+    benchmarks = ReportedBenchmarkOut(many=True)
+    count = serializers.IntegerField()
+    results = ReportedRowOut(many=True)
 
 
 class BenchmarkOut(serializers.Serializer):

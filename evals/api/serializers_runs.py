@@ -54,6 +54,11 @@ class BenchmarkResultSerializer(serializers.Serializer):
     n = serializers.IntegerField()
     method = serializers.CharField(help_text="loglikelihood | generative")
     n_shot = serializers.IntegerField()
+    ci95 = serializers.ListField(
+        child=serializers.FloatField(),
+        allow_null=True,
+        help_text="95% interval [low, high] of value (value ± 1.96 stderr, within 0..1); null without stderr",
+    )
 
 
 class ProvenanceSerializer(serializers.Serializer):
@@ -179,7 +184,13 @@ class EvaluationSerializer(serializers.ModelSerializer):
                 "n": r.n,
                 "method": r.method,
                 "n_shot": r.n_shot,
+                "ci95": (
+                    None
+                    if r.stderr is None
+                    else [max(0.0, r.value - 1.96 * r.stderr), min(1.0, r.value + 1.96 * r.stderr)]
+                ),
             }
+            # A running run has the benchmarks finished so far: each is stored when its last item is.
             for r in run.results.all()
         }
 

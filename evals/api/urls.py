@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from evals.api import evaluations, leaderboard
+from evals.api import evaluations, imports, leaderboard, scores
 
 app_name = "evals-api"
 urlpatterns = [
@@ -11,8 +11,18 @@ urlpatterns = [
     path("benchmarks/", leaderboard.BenchmarkListApi.as_view(), name="benchmark-list"),
     path("benchmarks/<str:key>/", leaderboard.BenchmarkDetailApi.as_view(), name="benchmark-detail"),
     path("suites/", leaderboard.SuiteListApi.as_view(), name="suite-list"),
+    path("models/<str:org>/<str:name>/scores/", scores.ModelScoresApi.as_view(), name="model-scores"),
     path("evaluations/", evaluations.EvaluationListCreateApi.as_view(), name="evaluation-list"),
     path("evaluations/<int:run_id>/", evaluations.EvaluationDetailApi.as_view(), name="evaluation-detail"),
     path("evaluations/<int:run_id>/cancel/", evaluations.EvaluationCancelApi.as_view(), name="evaluation-cancel"),
     path("evaluations/<int:run_id>/items/", evaluations.EvaluationItemListApi.as_view(), name="evaluation-items"),
+    path("evaluations/<int:run_id>/export/", imports.EvaluationExportApi.as_view(), name="evaluation-export"),
+    path(
+        "evaluations/<int:run_id>/export/samples/",
+        imports.EvaluationExportSamplesApi.as_view(),
+        name="evaluation-export-samples",
+    ),
+    path("imports/", imports.ImportListCreateApi.as_view(), name="import-list"),
+    path("imports/<int:import_id>/", imports.ImportDetailApi.as_view(), name="import-detail"),
+    path("imports/jobs/<int:job_id>/", imports.ImportJobDetailApi.as_view(), name="import-job-detail"),
 ]

@@ -24,11 +24,12 @@ from __future__ import annotations
 import glob
 import hashlib
 import importlib.util
+import inspect
 import json
 import os
 import re
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,13 @@ SUPPORT_FILES = frozenset(
     }
 )
 COMMIT_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+CONVERTED_MARKER = "ladder-converted.json"
+# Shared prefixes: shorter ones are not worth a pass of their own; a few are kept between calls (a KV cache
+# costs ~46 kB per token for SmolLM2-135M, ~0.5 MB for a 7B model in half precision).
+PREFIX_MIN_TOKENS = 8
+PREFIX_CACHE_ENTRIES = 4
+# Continuation passes: rows per pass so that about this many new tokens run at once (CPU sweet spot here).
+CONTINUATION_TOKENS_PER_PASS = 256  # written last: a directory without it is incomplete
 
 _WARM: OrderedDict[tuple[str, ...], TransformersBackend] = OrderedDict()
 _WARM_LOCK = threading.Lock()
@@ -248,6 +256,80 @@ def local_revision(source: WeightsSource) -> str:
     return "sha256:" + h.hexdigest()
 
 
+def torch_threads() -> int:
+    """CPU threads for torch: LADDER_TORCH_THREADS, else every core this process may run on."""
+    raw = os.environ.get("LADDER_TORCH_THREADS", "").strip()
+    if raw:
+        # On a CPU shared with other busy processes, 1 thread avoids OpenMP oversubscription (5x slower here).
+        return max(1, int(raw))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))  # the cores a container or taskset leaves us
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def weights_cache_root() -> Path:
+    """Where converted GGUF weights are kept: LADDER_WEIGHTS_CACHE, else `ladder-weights` in the HF cache home."""
+    configured = os.environ.get("LADDER_WEIGHTS_CACHE", "").strip()
+    if configured:
+        return Path(os.path.expanduser(configured))
+    hf_home = os.environ.get("HF_HOME", "").strip()
+    if not hf_home:
+        xdg = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.join(os.path.expanduser("~"), ".cache")
+        hf_home = os.path.join(xdg, "huggingface")
+    return Path(os.path.expanduser(hf_home)) / "ladder-weights"
+
+
+def converted_weights_dir(source: WeightsSource, dtype: str) -> Path | None:
+    """The cache directory of a GGUF converted to `dtype` (None when there is no GGUF or caching is off).
+
+    Keyed by the GGUF's content (sha256), so a changed file never loads a stale conversion.
+    """
+    if not source.weights_file:
+        return None
+    if os.environ.get("LADDER_WEIGHTS_CACHE", "").strip().lower() in {"0", "off", "none"}:
+        return None
+    return weights_cache_root() / f"{file_sha256(source.weights_file)}-{dtype}"
+
+
+def _converted_weights_save(model: Any, tokenizer: Any, target: Path, source: WeightsSource) -> None:
+    """Save a de-quantized model as safetensors (written aside, then renamed: a reader never sees half a copy).
+
+    A cache that cannot be written (read-only disk, full) costs only speed: the model is already loaded.
+    """
+    import copy
+    import logging
+    import shutil
+    import tempfile
+
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            # save_pretrained refuses a model loaded from GGUF (it still carries the GGUF quantization config,
+            # though its weights are plain tensors now): write the weights and a config without it ourselves.
+            from safetensors.torch import save_model
+
+            save_model(model, str(staging / SAFETENSORS_SINGLE), metadata={"format": "pt"})
+            config = copy.deepcopy(model.config)
+            if hasattr(config, "quantization_config"):
+                del config.quantization_config
+            config.save_pretrained(staging)
+            tokenizer.save_pretrained(staging)
+            (staging / CONVERTED_MARKER).write_text(
+                json.dumps({"source": source.weights_file, "sha256": file_sha256(source.weights_file or "")}),
+                encoding="utf-8",
+            )
+            try:
+                staging.rename(target)
+            except OSError:  # another worker saved it first: theirs is as good
+                pass
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        logging.getLogger(__name__).warning("could not cache converted weights in %s: %s", target, exc)
+
+
 def _needs_repo_code(directory: str) -> bool:
     try:
         config = json.loads((Path(directory) / "config.json").read_text(encoding="utf-8"))
@@ -309,10 +391,7 @@ class TransformersBackend:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        threads = os.environ.get("LADDER_TORCH_THREADS", "").strip()
-        if threads:
-            # On a CPU shared with other busy processes, 1 thread avoids OpenMP oversubscription (5x faster here).
-            torch.set_num_threads(max(1, int(threads)))
+        torch.set_num_threads(torch_threads())
         self.spec = spec
         self.device = device
         self.batch_size = max(1, int(batch_size))
@@ -332,9 +411,23 @@ class TransformersBackend:
         torch_dtype: Any = "auto" if dtype == "auto" else getattr(torch, dtype)
         if dtype == "auto" and device == "cpu":
             torch_dtype = torch.float32  # half precision on CPU is slow and less accurate
+        # A GGUF is de-quantized on every load (~20 s for a 135M model here): load the converted copy saved
+        # the first time instead, keyed by the GGUF's sha256 and the dtype (converted_weights_dir).
+        dtype_key = "auto" if torch_dtype == "auto" else str(torch_dtype).replace("torch.", "")
+        converted = converted_weights_dir(self.source, dtype_key) if self.source.gguf_file else None
+        self.loaded_from_cache = converted is not None and (converted / CONVERTED_MARKER).is_file()
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-            self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs, **model_kwargs)
+            if converted is not None and self.loaded_from_cache:
+                cache_kwargs = {"trust_remote_code": False, "local_files_only": True}
+                self.tokenizer = AutoTokenizer.from_pretrained(str(converted), **cache_kwargs)
+                self.model = AutoModelForCausalLM.from_pretrained(
+                    str(converted), dtype=torch_dtype, use_safetensors=True, **cache_kwargs
+                )
+            else:
+                self.tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+                self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs, **model_kwargs)
+                if converted is not None:
+                    _converted_weights_save(self.model, self.tokenizer, converted, self.source)
         except (OSError, ValueError, RuntimeError, ImportError) as exc:
             hint = ""
             if _needs_repo_code(path):
@@ -349,6 +442,14 @@ class TransformersBackend:
         self.prefix_token_id = tok.bos_token_id if tok.bos_token_id is not None else self.eot_token_id
         self.max_length = self._max_length()
         self._ctx_cache: dict[str, list[int]] = {}
+        # False: every context runs whole and generation uses transformers' generate (the pre-#10 methods,
+        # kept so benchmarks/eval_throughput.py can measure both in one process).
+        self.share_prefixes = True
+        self._prefixes: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
+        self._cache_kwarg = (
+            "cache" if "cache" in inspect.signature(self.model.forward).parameters else "past_key_values"
+        )
+        self.stats: Counter[str] = Counter()  # tokens run through the model, by kind (for benchmarks)
 
     # ---------------------------------------------------------------------------------- helpers
     def _max_length(self) -> int:
@@ -398,9 +499,73 @@ class TransformersBackend:
             "max_length": self.max_length,
         }
 
+    # ---------------------------------------------------------------------------------- KV caches
+    def _forward(
+        self, *, cache: list[tuple[Any, Any]] | None = None, **kwargs: Any
+    ) -> tuple[Any, list[tuple[Any, Any]]]:
+        """One forward pass with an optional KV cache given as [(keys, values) per layer]; returns (logits, cache)."""
+        from transformers import DynamicCache
+
+        if cache is not None:
+            kwargs[self._cache_kwarg] = DynamicCache(ddp_cache_data=cache)
+        out = self.model(use_cache=True, **kwargs)
+        new = out.get("cache")
+        if new is None:
+            new = out.get("past_key_values")
+        return out.logits, [(layer.keys, layer.values) for layer in new.layers]
+
+    def _prefix_for(self, contexts: list[tuple[int, ...]]) -> tuple[int, list[tuple[Any, Any]] | None]:
+        """(length, KV cache with batch 1) of a token prefix every context starts with, or (0, None).
+
+        Reuses a prefix kept from earlier calls (TruthfulQA's six-example preamble, a subject header, a
+        few-shot block), cut to what these contexts share, and extends it by what they share beyond it.
+        Every context keeps at least its last token out of the prefix: that token's logits score the
+        continuation's first token.
+        """
+        limit = min(len(c) for c in contexts) - 1
+        first = contexts[0]
+        shared = limit
+        for ctx in contexts[1:]:
+            shared = min(shared, _common_length(first, ctx, shared))
+        best_len, best_key = 0, None
+        for key in self._prefixes:
+            n = _common_length(key, first, shared)
+            if n > best_len:
+                best_len, best_key = n, key
+        if best_len < PREFIX_MIN_TOKENS and (len(contexts) < 2 or shared < PREFIX_MIN_TOKENS):
+            return 0, None
+        kv = None
+        if best_key is not None and best_len >= PREFIX_MIN_TOKENS:
+            self._prefixes.move_to_end(best_key)
+            kv = [(k[:, :, :best_len], v[:, :, :best_len]) for k, v in self._prefixes[best_key]]
+        else:
+            best_len = 0
+        if len(contexts) >= 2 and shared > best_len:
+            import torch
+
+            dev = self.device
+            ids = torch.tensor([first[best_len:shared]], dtype=torch.long, device=dev)
+            _logits, kv = self._forward(
+                cache=kv,
+                input_ids=ids,
+                attention_mask=torch.ones((1, shared), dtype=torch.long, device=dev),
+                position_ids=torch.arange(best_len, shared, device=dev)[None, :],
+                logits_to_keep=1,
+            )
+            self.stats["prefix_tokens"] += shared - best_len
+            best_len = shared
+            self._prefixes[tuple(first[:shared])] = kv
+            while len(self._prefixes) > PREFIX_CACHE_ENTRIES:
+                self._prefixes.popitem(last=False)
+        return best_len, kv
+
     # ---------------------------------------------------------------------------------- log-likelihoods
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[float]:
-        """Summed log P(continuation | context) per request; shared contexts are run once (KV cache reuse)."""
+        """Summed log P(continuation | context) per request.
+
+        Each distinct context runs once (its KV cache expanded to its continuations), and a token prefix that
+        the contexts share with each other or with earlier calls runs once too (share_prefixes).
+        """
         import torch
 
         encoded = [self.encode_pair(r.context, r.continuation) for r in requests]
@@ -418,14 +583,26 @@ class TransformersBackend:
         # Longest contexts first, so padding within a batch stays small.
         items.sort(key=lambda kv: -len(kv[0]))
         with torch.inference_mode():
-            for start in range(0, len(items), self.batch_size):
-                chunk = items[start : start + self.batch_size]
+            for chunk in self._context_batches(items):
                 scores = self._score_shared(chunk, encoded)
                 for idx, score in scores.items():
                     results[idx] = score
             for i in plain:
                 results[i] = self._score_plain(*encoded[i])
         return [float(r) for r in results]  # type: ignore[arg-type]
+
+    def _context_batches(self, items: list[Any]) -> list[list[Any]]:
+        """Batches of at most batch_size contexts (longest first) whose lengths are close enough that padding
+        stays under a quarter of a pass; padding is computed like real tokens and slows every row."""
+        if not self.share_prefixes:
+            return [items[i : i + self.batch_size] for i in range(0, len(items), self.batch_size)]
+        batches: list[list[Any]] = []
+        for item in items:
+            if batches and len(batches[-1]) < self.batch_size and len(item[0]) >= 0.75 * len(batches[-1][0][0]):
+                batches[-1].append(item)
+            else:
+                batches.append([item])
+        return batches
 
     def loglikelihood_unbatched(self, requests: Sequence[LoglikelihoodRequest]) -> list[float]:
         """Reference scoring: one forward pass per request over context+continuation, exactly as lm-eval."""
@@ -451,36 +628,48 @@ class TransformersBackend:
 
         dev = self.device
         n_ctx = len(chunk)
-        lengths = [len(ctx) for ctx, _ in chunk]
-        width = max(lengths)
+        contexts = [ctx for ctx, _ in chunk]
+        lengths = [len(ctx) for ctx in contexts]
+        prefix_len, prefix_kv = self._prefix_for(contexts) if self.share_prefixes else (0, None)
+        # Each context's tokens after the shared prefix, left-padded; the padding sits between prefix and suffix,
+        # masked out, and positions continue from the prefix.
+        width = max(lengths) - prefix_len
         ids = torch.full((n_ctx, width), self.pad_token_id, dtype=torch.long, device=dev)
-        mask = torch.zeros((n_ctx, width), dtype=torch.long, device=dev)
-        for g, (ctx, _reqs) in enumerate(chunk):
-            ids[g, width - len(ctx) :] = torch.tensor(ctx, dtype=torch.long, device=dev)
-            mask[g, width - len(ctx) :] = 1
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
-        first_logprobs = torch.log_softmax(out.logits[:, -1, :].float(), dim=-1)  # predicts each cont's 1st token
+        suffix_mask = torch.zeros((n_ctx, width), dtype=torch.long, device=dev)
+        for g, ctx in enumerate(contexts):
+            ids[g, width - len(ctx) + prefix_len :] = torch.tensor(ctx[prefix_len:], dtype=torch.long, device=dev)
+            suffix_mask[g, width - len(ctx) + prefix_len :] = 1
+        positions = prefix_len + (suffix_mask.cumsum(-1) - 1).clamp(min=0)
+        mask = torch.cat([torch.ones((n_ctx, prefix_len), dtype=torch.long, device=dev), suffix_mask], dim=1)
+        cache = None
+        if prefix_kv is not None:
+            cache = [(k.expand(n_ctx, -1, -1, -1), v.expand(n_ctx, -1, -1, -1)) for k, v in prefix_kv]
+        logits, ctx_kv = self._forward(
+            cache=cache, input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1
+        )
+        self.stats["context_tokens"] += sum(lengths) - n_ctx * prefix_len
+        self.stats["padding_tokens"] += n_ctx * width - sum(lengths) + n_ctx * prefix_len
+        first_logprobs = torch.log_softmax(logits[:, -1, :].float(), dim=-1)  # predicts each cont's 1st token
 
         rows: list[tuple[int, int]] = []  # (request index, group index)
         for g, (_ctx, req_ids) in enumerate(chunk):
             rows.extend((i, g) for i in req_ids)
         scores = {i: float(first_logprobs[g, encoded[i][1][0]]) for i, g in rows}
         rest = [encoded[i][1][:-1] for i, _ in rows]  # tokens still to feed (the last one is never an input)
-        longest = max(len(r) for r in rest)
-        if longest == 0:  # single-token continuations (" A".." D"): the context pass was enough
+        if max(len(r) for r in rest) == 0:  # single-token continuations (" A".." D"): the context pass was enough
             return scores
 
         # Continuations differ in length: run them in length-sorted chunks so padding stays small, each chunk
-        # on its own copy of the context cache (a forward pass appends to the cache it is given).
-        base_cache = out.past_key_values
-        order = sorted(range(len(rows)), key=lambda r: -len(rest[r]))
-        chunk_rows = max(8, self.batch_size)
-        for c_start in range(0, len(order), chunk_rows):
-            chunk_idx = [r for r in order[c_start : c_start + chunk_rows] if rest[r]]
-            if not chunk_idx:
-                break
-            self._score_continuations(chunk_idx, rows, rest, encoded, lengths, mask, base_cache, scores)
+        # on its own rows of the context cache (index_select copies; the context cache itself is never changed).
+        order = [r for r in sorted(range(len(rows)), key=lambda r: -len(rest[r])) if rest[r]]
+        c_start = 0
+        while c_start < len(order):
+            longest = len(rest[order[c_start]])
+            # About CONTINUATION_TOKENS_PER_PASS new tokens per pass, and at least batch_size rows.
+            n_rows = max(self.batch_size, CONTINUATION_TOKENS_PER_PASS // max(1, longest))
+            chunk_idx = order[c_start : c_start + n_rows]
+            c_start += n_rows
+            self._score_continuations(chunk_idx, rows, rest, encoded, lengths, mask, ctx_kv, scores)
         return scores
 
     def _score_continuations(
@@ -491,18 +680,15 @@ class TransformersBackend:
         encoded: list[tuple[list[int], list[int]]],
         lengths: list[int],
         mask: Any,
-        base_cache: Any,
+        ctx_kv: list[tuple[Any, Any]],
         scores: dict[int, float],
     ) -> None:
-        import copy
-
         import torch
 
         dev = self.device
         longest = max(len(rest[r]) for r in chunk_idx)
         group_index = torch.tensor([rows[r][1] for r in chunk_idx], dtype=torch.long, device=dev)
-        cache = copy.deepcopy(base_cache)
-        cache.reorder_cache(group_index)  # expand: one cache row per continuation (index_select on batch)
+        cache = [(k.index_select(0, group_index), v.index_select(0, group_index)) for k, v in ctx_kv]
         n_rows = len(chunk_idx)
         cont_ids = torch.full((n_rows, longest), self.pad_token_id, dtype=torch.long, device=dev)
         cont_mask = torch.zeros((n_rows, longest), dtype=torch.long, device=dev)
@@ -513,10 +699,9 @@ class TransformersBackend:
         full_mask = torch.cat([mask.index_select(0, group_index), cont_mask], dim=1)
         ctx_len = torch.tensor([lengths[rows[r][1]] for r in chunk_idx], dtype=torch.long, device=dev)
         cont_pos = ctx_len[:, None] + torch.arange(longest, device=dev)[None, :]
-        out2 = self.model(
-            input_ids=cont_ids, attention_mask=full_mask, position_ids=cont_pos, past_key_values=cache, use_cache=True
-        )
-        logprobs = torch.log_softmax(out2.logits.float(), dim=-1)
+        logits, _kv = self._forward(cache=cache, input_ids=cont_ids, attention_mask=full_mask, position_ids=cont_pos)
+        self.stats["continuation_tokens"] += sum(len(rest[r]) for r in chunk_idx)
+        logprobs = torch.log_softmax(logits.float(), dim=-1)
         for k, r in enumerate(chunk_idx):
             i = rows[r][0]
             cont = encoded[i][1]
@@ -532,18 +717,19 @@ class TransformersBackend:
         results: list[str | None] = [None] * len(requests)
         order = sorted(range(len(requests)), key=lambda i: -len(requests[i].context))
         eos_text = self.tokenizer.decode([self.eot_token_id])
+        generate_batch = self._generate_batch if self.share_prefixes else self._generate_batch_hf
         with torch.inference_mode():
             for start in range(0, len(order), self.batch_size):
                 idxs = order[start : start + self.batch_size]
                 batch = [requests[i] for i in idxs]
-                texts = self._generate_batch(batch, eos_text)
+                texts = generate_batch(batch, eos_text)
                 for i, text in zip(idxs, texts, strict=True):
                     results[i] = text
         return [r or "" for r in results]
 
-    def _generate_batch(self, batch: list[GenerationRequest], eos_text: str) -> list[str]:
+    def _generate_prompts(self, batch: list[GenerationRequest]) -> tuple[Any, Any, int]:
+        """Left-padded prompt ids and mask, and their width; prompts are cut from the left to leave room."""
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList
 
         max_new = max(r.max_new_tokens for r in batch)
         budget = max(1, self.max_length - max_new)
@@ -554,6 +740,62 @@ class TransformersBackend:
         for r, enc in enumerate(encoded):
             ids[r, width - len(enc) :] = torch.tensor(enc, dtype=torch.long)
             mask[r, width - len(enc) :] = 1
+        return ids.to(self.device), mask.to(self.device), width
+
+    def _generate_batch(self, batch: list[GenerationRequest], eos_text: str) -> list[str]:
+        """Greedy decoding that drops each sequence from the batch as soon as it hits a stop sequence (or its
+        token budget), and ends when none is left: finished rows cost nothing (transformers' generate keeps
+        running them until the whole batch is done)."""
+        import torch
+
+        ids, mask, _width = self._generate_prompts(batch)
+        untils = [tuple(u for u in (*r.until, eos_text) if u) for r in batch]
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        logits, kv = self._forward(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1)
+        self.stats["prompt_tokens"] += int(mask.sum())
+        next_pos = positions[:, -1] + 1
+        new_tokens: list[list[int]] = [[] for _ in batch]
+        live = list(range(len(batch)))  # row k of the tensors is batch[live[k]]
+        while True:
+            chosen = logits[:, -1, :].float().argmax(dim=-1)
+            keep = []
+            for k, token in enumerate(chosen.tolist()):
+                r = live[k]
+                new_tokens[r].append(token)
+                self.stats["generated_tokens"] += 1
+                if token == self.eot_token_id or len(new_tokens[r]) >= batch[r].max_new_tokens:
+                    continue
+                text = self.tokenizer.decode(new_tokens[r], skip_special_tokens=False)
+                if any(u in text for u in untils[r]):
+                    continue
+                keep.append(k)
+            if not keep:
+                break
+            if len(keep) < len(live):
+                index = torch.tensor(keep, dtype=torch.long, device=self.device)
+                kv = [(k.index_select(0, index), v.index_select(0, index)) for k, v in kv]
+                mask, next_pos, chosen = mask.index_select(0, index), next_pos.index_select(0, index), chosen[index]
+                live = [live[k] for k in keep]
+            mask = torch.cat([mask, torch.ones((len(live), 1), dtype=mask.dtype, device=mask.device)], dim=1)
+            logits, kv = self._forward(
+                cache=kv, input_ids=chosen[:, None], attention_mask=mask, position_ids=next_pos[:, None]
+            )
+            next_pos = next_pos + 1
+        texts = []
+        for r in range(len(batch)):
+            text = self.tokenizer.decode(new_tokens[r], skip_special_tokens=False)
+            for stop in untils[r]:
+                text = text.split(stop)[0]
+            texts.append(text)
+        return texts
+
+    def _generate_batch_hf(self, batch: list[GenerationRequest], eos_text: str) -> list[str]:
+        """The pre-#10 method, transformers' generate (kept so benchmarks/eval_throughput.py can compare)."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        max_new = max(r.max_new_tokens for r in batch)
+        ids, mask, width = self._generate_prompts(batch)
         untils = [tuple(u for u in (*r.until, eos_text) if u) for r in batch]
         tokenizer = self.tokenizer
 
@@ -566,8 +808,8 @@ class TransformersBackend:
                 return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
         out = self.model.generate(
-            input_ids=ids.to(self.device),
-            attention_mask=mask.to(self.device),
+            input_ids=ids,
+            attention_mask=mask,
             max_new_tokens=max_new,
             do_sample=False,
             num_beams=1,
@@ -583,3 +825,12 @@ class TransformersBackend:
                 text = text.split(stop)[0]
             texts.append(text)
         return texts
+
+
+def _common_length(a: Sequence[int], b: Sequence[int], limit: int) -> int:
+    """How many leading tokens a and b share, at most `limit`."""
+    n = min(len(a), len(b), limit)
+    for i in range(n):
+        if a[i] != b[i]:
+            return i
+    return n

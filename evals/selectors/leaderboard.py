@@ -86,6 +86,9 @@ MODEL_FILTER_KEYS = (
     "base",
 )
 ORDERING_FIELDS = ("rank", "average", "average_normalized", "name", "parameters")
+# The measured board's provenance switch (reported scores have their own board: selectors/reported.py).
+# "all" = measured and imported runs ranked together (imported rows marked).
+RUN_PROVENANCES = {"all": ("measured", "imported"), "measured": ("measured",), "imported": ("imported",)}
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 500
 
@@ -187,6 +190,7 @@ class BoardCore:
     ranked: list[CoreEntry]
     not_ranked: list[CoreEntry]
     computed_at: float = field(default_factory=time.time)
+    provenance: str = "all"
 
 
 _GENERATION_KEY = "leaderboard:generation"
@@ -272,11 +276,18 @@ def _cache_is_local() -> bool:
     return type(caches["default"]).__name__ in ("LocMemCache", "DummyCache")
 
 
-def board_core(*, suite: str, board: str) -> BoardCore:
-    """The computed board (cached); raises LeaderboardError for an unknown suite or board."""
+def board_core(*, suite: str, board: str, provenance: str = "all") -> BoardCore:
+    """The computed board of runs of a provenance (cached); raises LeaderboardError for an unknown suite,
+    board or provenance."""
     keys = board_benchmarks(suite=suite, board=board)
-    key = f"leaderboard:core:{leaderboard_cache_generation()}:{suite}:{board}"
-    return _cached(key, lambda: _long_lived(_board_core_compute(suite=suite, board=board, keys=keys)), memo="core")
+    if provenance not in RUN_PROVENANCES:
+        raise LeaderboardError(f"Unknown provenance {provenance!r}; use one of {', '.join(RUN_PROVENANCES)}.")
+    key = f"leaderboard:core:{leaderboard_cache_generation()}:{suite}:{board}:{provenance}"
+    return _cached(
+        key,
+        lambda: _long_lived(_board_core_compute(suite=suite, board=board, keys=keys, provenance=provenance)),
+        memo="core",
+    )
 
 
 def _long_lived(core: BoardCore) -> BoardCore:
@@ -313,11 +324,16 @@ GROUP BY r.id, m.id
 """
 
 
-def _runs_postgresql(suite: str, keys: list[str], baselines: list[float]) -> list[_RunRow]:
+def _ranked_runs(suite: str, provenance: str) -> Any:
+    """The runs that may rank (evals.selectors.revisions) of the provenances asked for, as a subquery."""
+    return ranked_run_ids(suite=suite).filter(provenance__in=RUN_PROVENANCES[provenance])
+
+
+def _runs_postgresql(suite: str, keys: list[str], baselines: list[float], provenance: str = "all") -> list[_RunRow]:
     """One aggregate query: per run its board results as arrays, with the averages and their SE
     computed in the database (a board of 1,000,000 results arrives as 100,000 rows)."""
     if any(b >= 1 for b in baselines):
-        return _runs_orm(suite, keys)
+        return _runs_orm(suite, keys, provenance)
     import psycopg
     from django.db import connection
 
@@ -325,7 +341,7 @@ def _runs_postgresql(suite: str, keys: list[str], baselines: list[float]) -> lis
     rows: list[_RunRow] = []
     connection.ensure_connection()
     # Only runs of a revision that may rank (evals.selectors.revisions: the same rule as the ORM path).
-    ranked_sql, ranked_params = ranked_run_ids(suite=suite).query.sql_with_params()
+    ranked_sql, ranked_params = _ranked_runs(suite, provenance).query.sql_with_params()
     sql = _PG_CORE_SQL.format(ranked_runs=ranked_sql)
     # A binary cursor: arrays and numbers arrive without text parsing.
     started = time.monotonic()
@@ -426,9 +442,9 @@ def _aligned(
     )
 
 
-def _runs_orm(suite: str, keys: list[str]) -> list[_RunRow]:
+def _runs_orm(suite: str, keys: list[str], provenance: str = "all") -> list[_RunRow]:
     """The same rows through the ORM (SQLite, the embedded default): results row by row."""
-    eligible = ranked_run_ids(suite=suite)  # the revision rule, as in the SQL path
+    eligible = _ranked_runs(suite, provenance)  # the revision rule, as in the SQL path
     runs = list(
         EvalRun.objects.filter(id__in=eligible)
         .order_by()
@@ -445,16 +461,16 @@ def _runs_orm(suite: str, keys: list[str]) -> list[_RunRow]:
     return [_aligned(keys, *run, results[run[0]]) for run in runs if run[0] in results]
 
 
-def _board_core_compute(*, suite: str, board: str, keys: list[str]) -> BoardCore:
+def _board_core_compute(*, suite: str, board: str, keys: list[str], provenance: str = "all") -> BoardCore:
     baselines = [random_baseline(key) for key in keys]
     if not keys:
-        return BoardCore(suite, board, keys, baselines, {}, [], [])
+        return BoardCore(suite, board, keys, baselines, {}, [], [], provenance=provenance)
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        runs = _runs_postgresql(suite, keys, baselines)
+        runs = _runs_postgresql(suite, keys, baselines, provenance)
     else:
-        runs = _runs_orm(suite, keys)
+        runs = _runs_orm(suite, keys, provenance)
     k = len(keys)
 
     # Standard errors missing on a result come from its items (one aggregate query for all).
@@ -511,7 +527,7 @@ def _board_core_compute(*, suite: str, board: str, keys: list[str]) -> BoardCore
     ranked.sort(key=lambda e: (-(e.average or 0.0), e.repo_id))
     not_ranked.sort(key=lambda e: e.repo_id)
     expected_n = {key: n for key, n in zip(keys, expected_shape, strict=True) if n is not None}
-    return BoardCore(suite, board, keys, baselines, expected_n, ranked, not_ranked)
+    return BoardCore(suite, board, keys, baselines, expected_n, ranked, not_ranked, provenance=provenance)
 
 
 def _timestamp(value: Any) -> float:
@@ -625,6 +641,7 @@ class RunInfo:
     dtype: str
     is_partial: bool
     limit: int | None
+    provenance: str = "measured"  # measured | imported
 
 
 @dataclass
@@ -662,6 +679,7 @@ class LeaderboardPage:
     not_ranked_count: int
     chart: list[ChartPoint]
     chart_total: int
+    provenance: str = "all"
 
     @property
     def pages(self) -> int:
@@ -786,8 +804,8 @@ def _ranked_cached(
     core: BoardCore, *, filters: dict[str, Any], score: str, ordering: str
 ) -> tuple[RankedOrder, list[int]]:
     key = (
-        f"leaderboard:ranked:{leaderboard_cache_generation()}:{core.suite}:{core.board}:{score}:{ordering}:"
-        f"{_filters_key(filters)}"
+        f"leaderboard:ranked:{leaderboard_cache_generation()}:{core.suite}:{core.board}:{core.provenance}:{score}:"
+        f"{ordering}:{_filters_key(filters)}"
     )
     # Memoised too: a ranked list of 100,000 rows costs more to unpickle than a page costs to render.
     return _cached(key, lambda: _ranked_indexes(core, filters=filters, score=score, ordering=ordering), memo="ranked")
@@ -835,6 +853,7 @@ def _hydrate(core: BoardCore, entries: list[tuple[CoreEntry, int | None, int | N
             "dtype",
             "is_partial",
             "limit",
+            "provenance",
         )
     }
     rows = []
@@ -884,6 +903,7 @@ def _hydrate(core: BoardCore, entries: list[tuple[CoreEntry, int | None, int | N
                     dtype=run.dtype,
                     is_partial=run.is_partial,
                     limit=run.limit,
+                    provenance=run.provenance,
                 ),
                 status=entry.status,
             )
@@ -902,6 +922,7 @@ def leaderboard_page(
     per_page: int = DEFAULT_PER_PAGE,
     not_ranked_limit: int = 100,
     chart: bool = False,
+    provenance: str = "all",
 ) -> LeaderboardPage:
     """One page of the ranked board with the filtered not-ranked runs (and the chart data if asked).
 
@@ -912,7 +933,7 @@ def leaderboard_page(
     filters = filters or {}
     if score not in SCORE_MODES:
         raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
-    core = board_core(suite=suite, board=board)
+    core = board_core(suite=suite, board=board, provenance=provenance)
     ranked, not_ranked = _ranked_cached(core, filters=filters, score=score, ordering=ordering or "rank")
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
@@ -921,7 +942,8 @@ def leaderboard_page(
     points, total_points = ([], 0)
     if chart:
         chart_key = (
-            f"leaderboard:chart:{leaderboard_cache_generation()}:{suite}:{board}:{score}:{_filters_key(filters)}"
+            f"leaderboard:chart:{leaderboard_cache_generation()}:{suite}:{board}:{provenance}:{score}:"
+            f"{_filters_key(filters)}"
         )
         points, total_points = _cached(chart_key, lambda: _chart(core, ranked, score))
     frontier = {p.repo_id for p in points if p.on_frontier}
@@ -947,6 +969,7 @@ def leaderboard_page(
         not_ranked_count=len(not_ranked),
         chart=points,
         chart_total=total_points,
+        provenance=provenance,
     )
 
 
@@ -975,12 +998,18 @@ def leaderboard_iter_rows(core: BoardCore, ranked: RankedOrder, chunk: int = 100
 
 
 def leaderboard_export(
-    *, suite: str, board: str, filters: dict[str, Any], score: str = "raw", ordering: str = "rank"
+    *,
+    suite: str,
+    board: str,
+    filters: dict[str, Any],
+    score: str = "raw",
+    ordering: str = "rank",
+    provenance: str = "all",
 ) -> tuple[list[str], Iterable[LeaderboardRow]]:
     """The board's benchmark keys and a lazy iterator over all filtered rows (hydrated in chunks)."""
     if score not in SCORE_MODES:
         raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
-    core = board_core(suite=suite, board=board)
+    core = board_core(suite=suite, board=board, provenance=provenance)
     ranked, _ = _ranked_cached(core, filters=filters, score=score, ordering=ordering or "rank")
     return core.benchmarks, leaderboard_iter_rows(core, ranked)
 

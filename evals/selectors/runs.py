@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
@@ -67,6 +67,52 @@ def run_items(*, run_id: int, benchmark: str | None = None) -> QuerySet[ItemResu
     return qs.order_by("benchmark", "position", "id")
 
 
+# -- how fast a run goes, and when it should end ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunPace:
+    """A running run's measured rate (items per second) and its estimated seconds left (None: not yet known)."""
+
+    items_per_second: float | None
+    eta_seconds: float | None
+
+
+def run_paces(runs: list[EvalRun], now: Any = None) -> dict[int, RunPace]:
+    """The measured pace of each running run in `runs`, in one query; other runs get no entry.
+
+    The rate is measured on the stored items' timestamps: the items stored after the first batch over
+    the time since that batch, so the model's download and loading (before the first batch) do not
+    count. The estimate is the items left at that rate, less the time since the last stored batch; it
+    says nothing until two batches are stored. Benchmarks differ in speed (generation is slower), so
+    it is an estimate at the pace of the benchmarks run so far.
+    """
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    running = {run.pk: run for run in runs if run.status == EvalRun.Status.RUNNING}
+    if not running:
+        return {}
+    stats = (
+        ItemResult.objects.filter(run_id__in=list(running))
+        .order_by()
+        .values("run_id")
+        .annotate(n=Count("id"), first=Min("created_at"), last=Max("created_at"))
+    )
+    paces = {run_id: RunPace(None, None) for run_id in running}
+    for row in stats:
+        run = running[row["run_id"]]
+        measured = row["n"] - min(row["n"], max(1, run.batch_size))
+        elapsed = (row["last"] - row["first"]).total_seconds()
+        if measured <= 0 or elapsed <= 0:
+            continue
+        rate = measured / elapsed
+        left = max(0, run.progress_total - run.progress_done)
+        since_last = max(0.0, (now - row["last"]).total_seconds())
+        paces[run.pk] = RunPace(items_per_second=rate, eta_seconds=max(0.0, left / rate - since_last))
+    return paces
+
+
 # -- what a persona sees of a run -----------------------------------------------------------------------
 # Public: a short failure code and message, the settings that say how the numbers were made. Staff also
 # see the stored error text (exception messages, paths), the worker host and the backend's own facts
@@ -86,6 +132,10 @@ FAILURE_MESSAGES = {
     "worker_lost": _("The worker stopped responding and the run used all of its attempts."),
     "duplicate_run": _("An identical complete run of the same weights exists; this one was not needed."),
     "internal_error": _("The evaluation stopped on an internal error."),
+    "missing_key": _(
+        "The evaluation worker has no API key for this model: set %(var)s in the evaluation workers' environment "
+        "(.env.keys), then retry the run."
+    ),
     "cancelled": _("The run was cancelled."),
     "failed": _("The evaluation failed."),
 }
@@ -138,6 +188,11 @@ def run_failure(run: EvalRun) -> RunFailure | None:
     elif run.status == EvalRun.Status.FAILED:
         text = (run.error or "").strip()
         code = next((c for c, stem in _failure_stems() if text.startswith(stem)), "failed")
+        # The openai backend's "the API key variable X is not set" (evals/backends/openai.py): the variable's
+        # name is public (the model page shows it), so the message can say what to set.
+        key_env = getattr(run.model, "endpoint_api_key_env", "") if run.model_id else ""
+        if code == "backend_error" and key_env and f"API key variable {key_env} is not set" in text:
+            return RunFailure(code="missing_key", message=str(FAILURE_MESSAGES["missing_key"]) % {"var": key_env})
     else:
         return None
     return RunFailure(code=code, message=str(FAILURE_MESSAGES[code]))

@@ -19,7 +19,13 @@ register = template.Library()
 
 @register.inclusion_tag("evals/partials/model_evaluations.html")
 def model_evaluations(model: Any) -> dict[str, Any]:
-    return {"model": model, "summary": model_evaluation_summary(model=model)}
+    from django.db.models import prefetch_related_objects
+
+    summary = model_evaluation_summary(model=model)
+    # Queued and running runs show the benchmarks scored so far (one query for the whole history).
+    active = [run for run in summary.runs if run.status in ("queued", "running")]
+    prefetch_related_objects(active, "results")
+    return {"model": model, "summary": summary}
 
 
 def _number(value: Any, scale: float) -> str:
@@ -60,6 +66,12 @@ def ci_norm(pair: Any) -> str:
     return _interval(pair, 1.0)
 
 
+@register.filter
+def ci_half_pct(stderr: Any) -> str:
+    """Half the width of a 95% interval (1.96 standard errors), in points, from a 0-1 standard error."""
+    return _number(None if stderr is None else 1.96 * float(stderr), 100.0)
+
+
 def _half(pair: Any, scale: float) -> str:
     if not pair:
         return ""
@@ -87,4 +99,29 @@ def get_item(mapping: Any, key: Any) -> Any:
 
 @register.filter
 def short_sha(value: Any) -> str:
-    return str(value or "")[:10]
+    """A commit sha's first 10 characters; a weights digest (`sha256:<hex>`) keeps its prefix and 10 hex digits,
+    so it never shows as a bare `sha256:`."""
+    text = str(value or "")
+    prefix, sep, digest = text.partition(":")
+    if sep and digest:
+        return f"{prefix}:{digest[:10]}"
+    return text[:10]
+
+
+@register.filter
+def signed_pct(value: Any) -> str:
+    """A difference of fractions in points: 0.031 -> "+3.1" ("–" when unknown)."""
+    if value is None or value == "":
+        return "–"
+    try:
+        return f"{float(value) * 100:+.1f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.inclusion_tag("evals/partials/model_scores.html")
+def model_scores(model: Any) -> dict[str, Any]:
+    """The model page's scores by provenance: reported / imported / measured side by side, per benchmark."""
+    from evals.selectors.reported import model_scores as scores_of
+
+    return {"model": model, "benchmarks": scores_of(model=model)}

@@ -36,6 +36,14 @@ from evals.selectors.leaderboard import (
     suite_boards,
     suites,
 )
+from evals.selectors.reported import (
+    ReportedBoardError,
+    reported_board,
+    reported_note,
+    reported_scores_exist,
+    runs_exist,
+)
+from evals.selectors.runs import run_list
 from registry.models import Language, LanguageModel, License
 from registry.selectors.models import SIZE_BUCKETS
 
@@ -82,8 +90,10 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     if hit is not None:  # the same query string again: no validation, no selectors
         html, errors, params = hit
         return render(
-            request, "evals/leaderboard.html", {"board_html": mark_safe(html), "errors": errors, "params": params}
-        )  # noqa: S308
+            request,
+            "evals/leaderboard.html",
+            {"board_html": mark_safe(html), "errors": errors, "params": params, **_in_progress(html)},  # noqa: S308
+        )
     params, errors = _params(request)
     query = _raw_query(request)
     query.pop("page", None)
@@ -91,7 +101,14 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         query.pop(bad, None)
 
     def body() -> str:
-        return _render_board(params, query, language)
+        provenance = params.get("provenance")
+        if provenance == "reported":
+            try:
+                return _render_reported(params, query, language)
+            except ReportedBoardError as exc:
+                errors["benchmark"] = [str(exc)]
+                return _render_reported({**params, "benchmark": "mmlu", "shots": None, "claim": ""}, {}, language)
+        return _render_board({**params, "provenance": provenance or "all"}, query, language, default=not provenance)
 
     try:
         html = leaderboard_cached("page", {**params, "_lang": language, "_query": query}, body)
@@ -104,11 +121,87 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "evals/leaderboard.html",
-        {"board_html": mark_safe(html), "errors": errors, "params": params},  # noqa: S308 - our own template
+        {"board_html": mark_safe(html), "errors": errors, "params": params, **_in_progress(html)},  # noqa: S308
     )
 
 
-def _render_board(params: dict[str, Any], query: dict[str, str], language: str) -> str:
+def _fresh_install() -> bool:
+    """No run at all (measured or imported, in any state) but published figures to show: a bare `/`
+    then opens on the reported board rather than an empty one."""
+    return not runs_exist() and reported_scores_exist()
+
+
+def _in_progress(html: str) -> dict[str, Any]:
+    """The queued and running runs, shown under an empty measured board (not cached: progress moves)."""
+    if REPORTED_MARK in html:
+        return {"reported_view": True}
+    if EMPTY_BOARD_MARK not in html:
+        return {}
+    return {"in_progress": list(run_list(filters={"status": ["queued", "running"]})[:20])}
+
+
+EMPTY_BOARD_MARK = 'data-board-empty="1"'
+REPORTED_MARK = 'class="lb-reported" data-provenance="reported"'
+
+
+def _provenance_links(query: dict[str, str], current: str) -> list[dict[str, Any]]:
+    """The provenance switch: one vocabulary for pages, API and CSV (measured, imported, reported)."""
+    labels = {
+        "all": _("measured + imported"),
+        "measured": _("measured"),
+        "imported": _("imported"),
+        "reported": _("reported"),
+    }
+    links = []
+    for key, label in labels.items():
+        changes: dict[str, Any] = {"provenance": key, "page": None, "ordering": None}
+        if key != "reported":
+            changes.update(benchmark=None, shots=None, claim=None)
+        links.append({"key": key, "label": label, "url": _url(query, **changes), "active": key == current})
+    return links
+
+
+def _render_reported(params: dict[str, Any], query: dict[str, str], language: str) -> str:
+    board = reported_board(
+        benchmark=params.get("benchmark") or "mmlu",
+        shots=params.get("shots"),
+        filters=model_filters(params),
+        claim=params.get("claim") or None,
+    )
+    base = {k: v for k, v in query.items() if k not in ("shots", "claim")}
+    context = {
+        "board": board,
+        "note": reported_note(),
+        "provenance_links": _provenance_links(query, "reported"),
+        "benchmark_links": [
+            {
+                "key": b["key"],
+                "name": b["name"],
+                "figures": b["figures"],
+                "url": _url(base, provenance="reported", benchmark=b["key"]),
+                "active": b["key"] == board.benchmark,
+            }
+            for b in board.benchmarks
+        ],
+        "shot_links": [
+            {"shots": None, "url": _url(query, provenance="reported", shots=None), "active": board.shots is None}
+        ]
+        + [
+            {"shots": n, "url": _url(query, provenance="reported", shots=n), "active": board.shots == n}
+            for n in board.shot_choices
+        ],
+        "claim_url": _url(query, provenance="reported", claim="contradicted"),
+        "claim_clear_url": _url(query, provenance="reported", claim=None),
+        "csv_url": "/api/v1/leaderboard.csv" + _url(query, provenance="reported"),
+        "api_url": "/api/v1/leaderboard/" + _url(query, provenance="reported"),
+    }
+    from django.utils import translation
+
+    with translation.override(language):
+        return render_to_string("evals/partials/leaderboard_reported.html", context)
+
+
+def _render_board(params: dict[str, Any], query: dict[str, str], language: str, *, default: bool = False) -> str:
     page = leaderboard_page(
         suite=params["suite"],
         board=params["board"],
@@ -118,7 +211,12 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str) 
         page=params["page"],
         per_page=params["per_page"],
         chart=True,
+        provenance=params.get("provenance") or "all",
     )
+    filtered = any(params.get(f) not in (None, "") for f in MODEL_FILTER_KEYS)
+    # Checked only when the measured board is empty, so a populated board costs no query for it.
+    if default and not page.count and not page.not_ranked_count and not filtered and _fresh_install():
+        return _render_reported(params, query, language)
     normalized = params["score"] == "normalized"
     ordering = params["ordering"]
     # xgettext:no-python-format
@@ -174,7 +272,7 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str) 
         "next_url": _url(query, page=page.page + 1) if page.page < page.pages else "",
         "csv_url": "/api/v1/leaderboard.csv" + _url(query),
         "api_url": "/api/v1/leaderboard/" + _url(query),
-        "filtered": any(params.get(f) not in (None, "") for f in MODEL_FILTER_KEYS),
+        "filtered": filtered,
         "options": {
             "licenses": list(License.objects.order_by("key").values_list("key", flat=True)),
             "languages": list(Language.objects.order_by("code").values_list("code", flat=True)),
@@ -182,6 +280,8 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str) 
             "modalities": LanguageModel.Modality.choices,
         },
         "BOARDS": BOARDS,
+        "provenance_links": _provenance_links(query, page.provenance),
+        "provenance": page.provenance,
     }
     from django.utils import translation
 

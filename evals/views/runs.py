@@ -12,18 +12,28 @@ import json
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from evals import services
 from evals.forms import SubmitForm
 from evals.models import EvalRun
-from evals.selectors.runs import run_details_visible, run_failure, run_get, run_list, run_view
+from evals.selectors.runs import (
+    PUBLIC_BACKEND_FACTS,
+    run_details_visible,
+    run_failure,
+    run_get,
+    run_list,
+    run_paces,
+    run_view,
+)
 from evals.selectors.runs import run_items as run_items_select
 
 QUEUE_SECTION_SIZE = 25
@@ -78,13 +88,30 @@ def run_timings(run: EvalRun, now=None) -> dict[str, object]:
     }
 
 
+def eta_display(run: EvalRun, pace) -> str:
+    """What the ETA cell says: time left at the measured rate, "estimating" until it is measured, "" when
+    the run is not running."""
+    if run.status != EvalRun.Status.RUNNING:
+        return ""
+    if pace is None or pace.eta_seconds is None:
+        return _("estimating…")
+    if pace.eta_seconds < 60:
+        return _("under a minute left")
+    return _("about %(time)s left") % {"time": duration_display(pace.eta_seconds)}
+
+
 def _decorate(runs, user, now=None) -> list[EvalRun]:
-    """Attach timings, what this user may see (`run.view`, evals.selectors.runs.run_view) and the actions
-    this user may take (the services' rule, so a button is shown exactly when the POST would succeed)."""
+    """Attach timings, the ETA of running runs (from their measured rate), what this user may see
+    (`run.view`, evals.selectors.runs.run_view) and the actions this user may take (the services' rule,
+    so a button is shown exactly when the POST would succeed)."""
     now = now or timezone.now()
+    runs = list(runs)
+    paces = run_paces(runs, now)
     out = []
     for run in runs:
         run.timings = run_timings(run, now)
+        run.pace = paces.get(run.pk)
+        run.timings["eta_display"] = eta_display(run, run.pace)
         run.view = run_view(run, user)
         run.user_can_cancel = services.eval_run_can_cancel(user, run)
         run.user_can_retry = services.eval_run_can_retry(user, run)
@@ -174,9 +201,25 @@ def _poll_json(request: HttpRequest) -> JsonResponse:
     now = timezone.now()
     staff = run_details_visible(request.user)
     rows = []
-    for run in EvalRun.objects.filter(pk__in=ids).only(
-        "id", "status", "progress_done", "progress_total", "error", "created_at", "started_at", "finished_at"
-    ):
+    runs = list(
+        EvalRun.objects.filter(pk__in=ids)
+        .annotate(results_count=Count("results"))
+        .select_related("model")
+        .only(
+            "id",
+            "status",
+            "progress_done",
+            "progress_total",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "batch_size",
+            "model__endpoint_api_key_env",  # a missing_key failure names it
+        )
+    )
+    paces = run_paces(runs, now)
+    for run in runs:
         timings = run_timings(run, now)
         failure = run_failure(run)
         rows.append(
@@ -191,6 +234,9 @@ def _poll_json(request: HttpRequest) -> JsonResponse:
                 "error": run.error if staff else (failure.message if failure else ""),
                 "queue_display": timings["queue_display"],
                 "duration_display": timings["duration_display"],
+                "eta_display": eta_display(run, paces.get(run.pk)),
+                # Benchmarks scored so far: the run page reloads to show a new result as soon as it is stored.
+                "results": run.results_count,
             }
         )
     return JsonResponse({"runs": rows})
@@ -257,11 +303,72 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         if result.stderr is not None:
             result.ci_low = max(0.0, result.value - 1.96 * result.stderr)
             result.ci_high = min(1.0, result.value + 1.96 * result.stderr)
-    settings_rows = [
-        (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True))
-        for key, value in sorted(run.view.settings.items())
+    return render(
+        request,
+        "evals/run_detail.html",
+        {"run": run, "results": results, **run_settings_display(run, run.view.settings)},
+    )
+
+
+# Labels of the settings a run stores (evals.services), for the run page's tables.
+_SETTING_LABELS = {
+    "engine_version": _lazy("Engine version"),
+    "seed": _lazy("Sample seed"),
+    "sample_size": _lazy("Sample size (items per benchmark, at most)"),
+    "limit": _lazy("Limit (first N items per benchmark)"),
+    "batch_size": _lazy("Batch size"),
+}
+_PER_BENCHMARK_SETTINGS = ("n_shot", "items", "methods")
+
+
+def items_rule(run: EvalRun, run_settings: dict) -> str:
+    """Which items each benchmark ran, in words: the first N (a limit), the suite's fixed sample, or all."""
+    if run.limit:
+        return _("the first %(n)d of each benchmark") % {"n": run.limit}
+    if run_settings.get("sample_size"):
+        return _("a fixed sample of at most %(n)d per benchmark (seed %(seed)s), the same for every model") % {
+            "n": run_settings["sample_size"],
+            "seed": run_settings.get("seed", "—"),
+        }
+    return _("all of each benchmark's evaluation split")
+
+
+def run_settings_display(run: EvalRun, run_settings: dict) -> dict[str, object]:
+    """A run's settings as tables people read: one row per benchmark (shots, items, method), the scalar
+    settings with labels, the backend's facts; keys only staff see (paths) go in `other_settings`."""
+    per_benchmark = []
+    benchmarks = list(run.benchmarks or [])
+    for key in _PER_BENCHMARK_SETTINGS:
+        for bench in run_settings.get(key) or {}:
+            if bench not in benchmarks:
+                benchmarks.append(bench)
+    for bench in benchmarks:
+        row = {"benchmark": bench}
+        for key in _PER_BENCHMARK_SETTINGS:
+            value = (run_settings.get(key) or {}).get(bench) if isinstance(run_settings.get(key), dict) else None
+            row[key] = value
+        per_benchmark.append(row)
+    scalar = [
+        (label, run_settings[key])
+        for key, label in _SETTING_LABELS.items()
+        if key in run_settings and run_settings[key] not in (None, "")
     ]
-    return render(request, "evals/run_detail.html", {"run": run, "results": results, "settings_rows": settings_rows})
+    backend = run_settings.get("backend") if isinstance(run_settings.get("backend"), dict) else {}
+    # Facts outside PUBLIC_BACKEND_FACTS (the weights path on the worker) reach staff only: labelled so.
+    backend_rows = [(key, value, key not in PUBLIC_BACKEND_FACTS) for key, value in sorted(backend.items())]
+    known = {*_SETTING_LABELS, *_PER_BENCHMARK_SETTINGS, "backend"}
+    other = [
+        (key, value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True))
+        for key, value in sorted(run_settings.items())
+        if key not in known
+    ]
+    return {
+        "items_rule": items_rule(run, run_settings),
+        "settings_per_benchmark": per_benchmark,
+        "settings_scalar": scalar,
+        "settings_backend": backend_rows,
+        "settings_other": other,
+    }
 
 
 @require_http_methods(["GET", "HEAD"])

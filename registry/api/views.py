@@ -9,7 +9,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.generics import GenericAPIView, ListAPIView
-from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -48,9 +48,12 @@ MODEL_FILTER_PARAMETERS = [
 ]
 
 
-class ModelPagination(LimitOffsetPagination):
-    default_limit = 50
-    max_limit = 200
+class ModelPagination(PageNumberPagination):
+    """`page` and `per_page`, as the leaderboard pages (one style for the page-numbered lists of the API)."""
+
+    page_size = 50
+    page_size_query_param = "per_page"
+    max_page_size = 200
 
 
 def _filters(request: Request) -> dict[str, Any]:
@@ -62,7 +65,7 @@ def _filters(request: Request) -> dict[str, Any]:
 
 
 class ModelListApi(ListAPIView):
-    """Models in the registry, filtered and ordered; limit/offset pagination on a stable order."""
+    """Models in the registry, filtered and ordered; page/per_page pagination on a stable order."""
 
     permission_classes = [IsAuthenticatedOrReadOnly]  # read-only: writes answer 401, then 405
     serializer_class = ModelListSerializer

@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 from registry.catalog import LANGUAGES, LICENSES, MODELS, ORGANIZATIONS
 from registry.models import Language, LanguageModel, License, Organization
 from registry.services.endpoints import EndpointInvalid, EndpointPolicy, endpoint_policy, endpoint_validate
+from registry.services.reported import catalog_reported_facts, reported_facts_publish
 
 CATALOG = "catalog"
 # Facts the catalog may write, in the order they are applied.
@@ -48,8 +49,11 @@ def catalog_load() -> dict[str, int]:
     """Import the seed catalog; safe to run any number of times.
 
     Returns counts: `created`, `updated`, `unchanged` (models), `languages`, `licenses`,
-    `organizations` (rows created or completed) and `relinked` (models synced earlier whose declared
-    base is now in the registry and got linked). A second run returns zeros but for `unchanged`.
+    `organizations` (rows created or completed), `relinked` (models synced earlier whose declared
+    base is now in the registry and got linked by this run) and `linked` (models in the registry linked to
+    a catalog model as their base, however they got there). A second run returns zeros but for
+    `unchanged` and `linked`. `reported`: published scores of the seed systems
+    (registry/catalog/reported_scores.py) created, changed or removed.
     Runs in one transaction: a failure leaves the registry as it was.
     """
     counts = {
@@ -60,6 +64,7 @@ def catalog_load() -> dict[str, int]:
         "licenses": 0,
         "organizations": 0,
         "relinked": 0,
+        "reported": 0,
     }
     with transaction.atomic():
         counts["languages"] = _languages_upsert()
@@ -98,6 +103,13 @@ def catalog_load() -> dict[str, int]:
             key = "created" if created else "updated" if changed else "unchanged"
             counts[key] += 1
         counts["relinked"] = _derivatives_relink(by_id)
+        # What the registry holds now, not what this run changed: a second run still says how many
+        # models are linked to a catalog model as their base (ChatGLM-6B <- VisualGLM-6B ...).
+        counts["linked"] = LanguageModel.objects.filter(base_model__in=[m.pk for m in by_id.values()]).count()
+        # Published scores of the seed systems (stored by the evals app): created, changed or removed.
+        counts["reported"] = reported_facts_publish(
+            "catalog", catalog_reported_facts({repo_id: model.pk for repo_id, model in by_id.items()})
+        )
     return counts
 
 

@@ -35,10 +35,19 @@ from registry.hub import (
     HubTemporaryError,
     hub_list_pages,
     hub_model_config,
+    hub_model_file,
     hub_model_info,
 )
 from registry.models import Language, LanguageModel, License, Organization, SyncRun
 from registry.services.hub_facts import LLM_PIPELINES, ModelFacts, hub_model_facts
+from registry.services.reported import (
+    EVAL_RESULTS_MAX_BYTES,
+    ReportedFact,
+    eval_results_facts,
+    eval_results_paths,
+    model_index_facts,
+    reported_facts_publish,
+)
 from registry.signals import hub_revision_changed
 
 logger = logging.getLogger(__name__)
@@ -290,7 +299,47 @@ def hub_model_sync(*, repo_id: str, revision: str | None = None) -> tuple[Langua
         raise
     if not info.sha:
         raise HubTemporaryError(f"the Hub sent no commit sha for {repo_id}", kind="malformed")
-    return hub_model_upsert(info)
+    model, outcome = hub_model_upsert(info)
+    if outcome != "unchanged":
+        hub_reported_scores_write([(info, hub_eval_results_files(info))], {info.repo_id: model.pk})
+    return model, outcome
+
+
+def hub_eval_results_files(info: HubModel) -> dict[str, bytes]:
+    """The repo's `.eval_results/*.yaml` files at the listed commit (no request when it has none).
+
+    A file that cannot be read is left out (logged): published scores never fail a model's sync.
+    """
+    files: dict[str, bytes] = {}
+    for path in eval_results_paths(info.siblings):
+        try:
+            files[path] = hub_model_file(info.repo_id, path, revision=info.sha, max_bytes=EVAL_RESULTS_MAX_BYTES)
+        except HubError as exc:
+            logger.warning("Hub sync: %s %s not read: %s", info.repo_id, path, exc)
+    return files
+
+
+def hub_reported_scores_write(fetched: Sequence[tuple[HubModel, dict[str, bytes]]], pks: dict[str, int]) -> int:
+    """Store the published scores of new or changed models (card `model-index` and `.eval_results/`).
+
+    They replace the Hub's earlier scores of those models (a result removed from the card goes).
+    Returns how many stored scores changed. Never raises for a bad card: one is logged and skipped.
+    """
+    facts: dict[int, list[ReportedFact]] = {}
+    for info, files in fetched:
+        pk = pks.get(info.repo_id)
+        if pk is None:
+            continue
+        facts[pk] = model_index_facts(pk, info.repo_id, info.card_data) + eval_results_facts(
+            pk, info.repo_id, files, revision=info.sha or "main"
+        )
+    try:
+        with transaction.atomic():
+            return reported_facts_publish("hub", facts)
+    except Exception as exc:  # noqa: BLE001 - published scores must never fail the registry's sync
+        logger.warning("Hub sync: published scores not stored: %s", exc)
+        _db_recover(exc)
+        return 0
 
 
 def _mark_missing(qs) -> int:
@@ -306,6 +355,8 @@ class _Tally:
         default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "failed": 0, "missing": 0}
     )
     errors: list[dict[str, Any]] = field(default_factory=list)
+    # repo id -> its `.eval_results/` files, downloaded with config.json for new and changed models only
+    eval_files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     aborted: bool = False
     began: datetime = field(default_factory=timezone.now)
     pool: ThreadPoolExecutor = field(
@@ -367,7 +418,9 @@ def _write_page(items: Sequence[HubModel | HubError], tally: _Tally) -> None:
                 info = hub_model_info(info.repo_id)
                 if not info.sha:
                     raise HubTemporaryError("the Hub sent no commit sha for this model", kind="malformed")
-            return info, _config_for(info), None
+            config_file = _config_for(info)
+            tally.eval_files[info.repo_id] = hub_eval_results_files(info)
+            return info, config_file, None
         except HubError as exc:
             return info, None, exc
 
@@ -375,7 +428,22 @@ def _write_page(items: Sequence[HubModel | HubError], tally: _Tally) -> None:
     # already fetched, so the Hub and the database work at the same time.
     futures = [tally.pool.submit(fetch, info) for info in todo]
     for start in range(0, len(futures), WRITE_CHUNK):
-        _write_chunk([f.result() for f in futures[start : start + WRITE_CHUNK]], existing, tally)
+        chunk = [f.result() for f in futures[start : start + WRITE_CHUNK]]
+        _write_chunk(chunk, existing, tally)
+        _reported_write(chunk, tally)
+
+
+def _reported_write(fetched: Sequence[tuple[HubModel, dict[str, Any] | None, HubError | None]], tally: _Tally) -> None:
+    """The published scores of the chunk's models that were written (one query for their pks)."""
+    written = [(info, tally.eval_files.pop(info.repo_id, {})) for info, _config, error in fetched if error is None]
+    if not written:
+        return
+    pks = dict(
+        LanguageModel.objects.filter(
+            repo_id__in=[info.repo_id for info, _ in written], hub_sha__in=[info.sha for info, _ in written]
+        ).values_list("repo_id", "pk")
+    )
+    hub_reported_scores_write(written, pks)
 
 
 def _write_chunk(

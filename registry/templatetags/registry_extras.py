@@ -74,3 +74,22 @@ def get_source(sources: Any, fact: str) -> dict[str, str]:
         return sources.get(fact) or {}
     except AttributeError:
         return {}
+
+
+# Codes Django's LANG_INFO does not know by these two letters (it has zh-hans/zh-hant), named in their own language.
+_LANGUAGE_NAMES_LOCAL = {"zh": "中文", "yue": "粵語", "yo": "Yorùbá", "ha": "Hausa", "zu": "isiZulu", "am": "አማርኛ"}
+
+
+@register.filter
+def language_label(language: Any) -> str:
+    """A language as people read it, with its code: "English (en)", "中文 (zh)"; a Language row or a code.
+
+    The name is the language's own (as a language switcher shows it), so a reader finds theirs in any UI
+    language; unknown codes fall back to the registry's stored name, then to the bare code.
+    """
+    from django.conf.locale import LANG_INFO
+
+    code = str(getattr(language, "code", language) or "")
+    stored = str(getattr(language, "name", "") or "")
+    name = _LANGUAGE_NAMES_LOCAL.get(code) or (LANG_INFO.get(code) or {}).get("name_local") or stored
+    return f"{name} ({code})" if name and name != code else code

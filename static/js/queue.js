@@ -1,7 +1,8 @@
 // Live progress for the queue and run pages. The server-rendered page is complete without this
 // script; it only refreshes the progress bars of queued/running runs by polling
 // `<queue url>?format=json&ids=...`, and reloads the page when a run changes state so that it
-// moves to its new section (or shows its results).
+// moves to its new section (or shows its results), or, on a run page, when another benchmark's
+// score was stored (results appear benchmark by benchmark).
 (function () {
   "use strict";
 
@@ -36,6 +37,7 @@
     setText(container, "status", run.status_display);
     setText(container, "queue_display", run.queue_display || "");
     setText(container, "duration_display", run.duration_display || "—");
+    setText(container, "eta_display", run.eta_display || "");
     var bars = container.querySelectorAll("progress.progress");
     for (var i = 0; i < bars.length; i++) {
       bars[i].max = run.total || 1;
@@ -70,6 +72,11 @@
         (data.runs || []).forEach(function (run) {
           (byId[String(run.id)] || []).forEach(function (container) {
             if (container.getAttribute("data-status") !== run.status) {
+              changed = true;
+            }
+            // The run page lists results per benchmark: reload when another benchmark has its score.
+            var shown = container.getAttribute("data-results");
+            if (shown !== null && run.results !== undefined && String(run.results) !== shown) {
               changed = true;
             }
             update(container, run);

@@ -6,7 +6,7 @@ keys and `key[]`, booleans true/True/1, absolute `Link: <...cursor=...>; rel="ne
 400 on an unknown expand value, expand returning only the asked fields plus `_id`/`id`),
 `GET /api/models/{repo}` and `/api/models/{repo}/revision/{rev}` (branches, tags and `refs/pr/N` with their
 own metadata: `add_revision`), `GET /api/models/{repo}/refs[?include_prs=1]`, the tree listing with file
-sizes, `HEAD`/`GET /{repo}/resolve/{rev}/{file}`
+sizes, `HEAD`/`GET /{repo}/resolve/{rev}/{file}`, dataset repos (`add_dataset`: their tree listing and files)
 (gated repos refuse downloads: 401 anonymous, 403 with a token), errors with `X-Error-Code` and
 `X-Error-Message`, 429 with `RateLimit: "api";r=0;t=0`, and 404 for `/api/agent-harnesses`.
 
@@ -445,6 +445,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._info(path, query)
         if path.startswith("/datasets/") and "/resolve/" in path:
             return self._resolve_dataset(path)
+        if path.startswith("/api/datasets/") and "/tree/" in path:
+            return self._dataset_tree(path)
         if "/resolve/" in path:
             return self._resolve(path)
         return self._error(404, None, "Not Found")
@@ -615,6 +617,24 @@ class _Handler(BaseHTTPRequestHandler):
             content = _file_content(record, name) or b""
             size = sizes.get(name, len(content))
             entries.append({"type": "file", "oid": _git_blob_sha(content), "size": size, "path": name})
+        return self._json(200, entries)
+
+    # -- GET /api/datasets/{repo}/tree/{rev}[/{path}] (recursive listing, as list_repo_tree asks) -----------
+    def _dataset_tree(self, path: str) -> None:
+        repo_part, _, rest = path[len("/api/datasets/") :].partition("/tree/")
+        revision_part, _, prefix = rest.partition("/")
+        repo_id, revision, prefix = unquote(repo_part), unquote(revision_part), unquote(prefix)
+        with self.fake._lock:
+            dataset = self.fake._datasets.get(repo_id)
+        if dataset is None:
+            return self._repo_not_found(repo_id)
+        if revision not in {"main", dataset["sha"]}:
+            return self._error(404, "RevisionNotFound", f"Invalid rev id: {revision}")
+        entries = []
+        for name, content in sorted(dataset["files"].items()):
+            if prefix and not name.startswith(prefix.rstrip("/") + "/"):
+                continue
+            entries.append({"type": "file", "oid": _git_blob_sha(content), "size": len(content), "path": name})
         return self._json(200, entries)
 
     # -- HEAD/GET /datasets/{repo}/resolve/{rev}/{path} ----------------------------------------------

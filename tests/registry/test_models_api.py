@@ -147,20 +147,20 @@ def test_closed_model_endpoint_and_key_variable_are_visible_to_staff_only(api_cl
     ],
 )
 def test_list_filters_select_the_models_a_user_expects(api_client, catalog, query, expected_in, expected_out):
-    ids = set(_ids(api_client.get(f"/api/v1/models/?{query}&limit=200")))
+    ids = set(_ids(api_client.get(f"/api/v1/models/?{query}&per_page=200")))
 
     assert expected_in <= ids, query
     assert not (expected_out & ids), query
 
 
 def test_ordering_puts_models_with_unknown_size_last(api_client, catalog):
-    ids = _ids(api_client.get("/api/v1/models/?ordering=-parameters&limit=200"))
+    ids = _ids(api_client.get("/api/v1/models/?ordering=-parameters&per_page=200"))
 
     assert ids[0] == "tencent/Tencent-Hunyuan-Large"
     assert ids[1] == "openai/gpt-3"
     assert ids.index("openai/gpt-4") > ids.index("HuggingFaceTB/SmolLM2-135M-Instruct")
 
-    ascending = _ids(api_client.get("/api/v1/models/?ordering=parameters&limit=200"))
+    ascending = _ids(api_client.get("/api/v1/models/?ordering=parameters&per_page=200"))
     assert ascending[0] == "HuggingFaceTB/SmolLM2-135M-Instruct"
 
 
@@ -193,7 +193,7 @@ def test_bad_filter_values_answer_400_naming_the_filter(api_client, catalog, que
 
 def test_pages_of_the_list_are_stable_and_cover_every_model_once(api_client, catalog):
     seen: list[str] = []
-    url = "/api/v1/models/?limit=10&ordering=-release_date"
+    url = "/api/v1/models/?per_page=10&ordering=-release_date"
     while url:
         body = api_client.get(url).json()
         seen += [row["id"] for row in body["results"]]
@@ -206,7 +206,7 @@ def test_pages_of_the_list_are_stable_and_cover_every_model_once(api_client, cat
 def test_list_query_count_does_not_grow_with_the_number_of_models(api_client, catalog, django_assert_num_queries):
     # count + page (with organization, license and base joined) + languages prefetch
     with django_assert_num_queries(3):
-        response = api_client.get("/api/v1/models/?limit=200")
+        response = api_client.get("/api/v1/models/?per_page=200")
     assert len(response.json()["results"]) == 35
 
     with django_assert_num_queries(3):
@@ -248,8 +248,8 @@ def test_openapi_schema_documents_the_model_filters(api_client):
         "size",
         "commercial",
         "base",
-        "limit",
-        "offset",
+        "page",
+        "per_page",
     } <= params
     assert "/api/v1/models/{org}/{name}/" in schema["paths"]
 
@@ -265,6 +265,6 @@ def test_detail_query_count_is_fixed(api_client, catalog, django_assert_num_quer
     "ordering", ["name", "-name", "id", "-id", "parameters", "-downloads", "likes", "release_date"]
 )
 def test_every_ordering_works_together_with_the_language_filter(api_client, catalog, ordering):
-    ids = _ids(api_client.get(f"/api/v1/models/?language=zh&ordering={ordering}&limit=200"))
+    ids = _ids(api_client.get(f"/api/v1/models/?language=zh&ordering={ordering}&per_page=200"))
 
     assert len(ids) == len(set(ids)) == 10

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.evals.runfixtures import endpoint_model, fake_openai, openai_env  # noqa: F401
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

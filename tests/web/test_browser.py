@@ -292,3 +292,86 @@ def test_the_run_pages_read_with_javascript_off_on_a_phone(
             assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
     finally:
         context.close()
+
+
+def test_a_newcomer_signs_in_submits_smollm2_and_watches_progress_eta_and_partial_results_until_it_ranks(
+    transactional_db, alice, celery_worker, chromium_page, live_server
+):
+    """Issue #10's newcomer path: sign in (django-axes counts the attempt), submit a small partial run of the
+    catalog's SmolLM2 (local GGUF weights, two benchmarks, first 10 items each) that the real worker scores,
+    watch the run page show an ETA and the first benchmark's score while the second still runs, then the
+    finished run; a complete run (seeded, see the module docstring) ranks the model."""
+    from evals.models import EvalRun
+    from registry.services.catalog import catalog_load
+
+    catalog_load()
+    page = chromium_page
+
+    # --- sign in -----------------------------------------------------------------------------------
+    page.goto("/submit/")
+    page.wait_for_url(re.compile(r"/accounts/login/\?next=/submit/"))
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/submit/$"))
+
+    # --- submit SmolLM2: ARC-Easy (fast) then TruthfulQA mc1 (long shared preamble: slower) ----------
+    page.fill("input[name=model_id]", SMOL)
+    page.locator("details.partial summary").click()
+    page.check("input[name=benchmarks][value=arc_easy]")
+    page.check("input[name=benchmarks][value=truthfulqa_mc1]")
+    page.fill("input[name=limit]", "10")
+    page.locator("form.submit-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/runs/\d+/$"))
+    run_id = int(re.search(r"/runs/(\d+)/$", page.url).group(1))
+    assert f"Run #{run_id} is queued." in page.locator("ul.messages").inner_text()
+
+    # --- the first benchmark's score appears while the run still runs (queue.js reloads the page) ----
+    page.wait_for_selector("table.results tbody tr", timeout=300_000)
+    assert page.locator("#run").get_attribute("data-status") == "running"
+    rows = page.locator("table.results tbody tr").all_inner_texts()
+    assert len(rows) == 1 and "arc_easy" in rows[0] and "[" in rows[0]  # score with its 95% interval
+    assert "1 benchmark scored so far" in page.locator("#results-partial").inner_text()
+    # ... with an ETA from the rate measured on the items stored so far.
+    eta = page.locator("#run [data-field=eta_display]").inner_text()
+    assert re.fullmatch(r"about .+ left|under a minute left", eta), eta
+
+    # The queue page shows the same ETA for the run.
+    page.goto("/queue/")
+    queue_eta = page.locator(f"#section-running #run-{run_id} [data-field=eta_display]")
+    if queue_eta.count():  # the run may have finished meanwhile
+        assert re.fullmatch(r"about .+ left|under a minute left|estimating…", queue_eta.inner_text())
+
+    # --- then the finished run, both benchmarks, partial and not ranked -----------------------------
+    page.goto(f"/runs/{run_id}/")
+    page.wait_for_selector('#run[data-status="succeeded"]', timeout=300_000)
+    results = page.locator("table.results tbody").inner_text()
+    assert "arc_easy" in results and "truthfulqa_mc1" in results
+    assert "partial run, not ranked" in page.content()
+    run = EvalRun.objects.get(pk=run_id)
+    assert (run.status, run.progress_done, run.progress_total) == ("succeeded", 20, 20)
+
+    # --- a complete quick-suite run (seeded) ranks SmolLM2 on the board ------------------------------
+    seed_ranked_run(SMOL, 0.30)
+    bump_leaderboard_cache()
+    page.goto("/")
+    assert SMOL in row_models(page)
+
+
+def test_the_model_list_shows_every_column_on_a_1366_px_laptop_screen(transactional_db, chromium, live_server):
+    from registry.services.catalog import catalog_load
+
+    catalog_load()
+    context = chromium.new_context(base_url=live_server.url, viewport={"width": 1366, "height": 768})
+    page = context.new_page()
+    try:
+        page.goto("/models/")
+        wrap = page.locator(".table-wrap").first
+        # Nothing hidden behind the table's own scrollbar: Downloads and Released are in view.
+        assert wrap.evaluate("el => el.scrollWidth <= el.clientWidth"), wrap.evaluate(
+            "el => [el.scrollWidth, el.clientWidth]"
+        )
+        released = page.locator("table.model-table thead th", has_text="Released")
+        assert released.is_visible() and released.bounding_box()["x"] + released.bounding_box()["width"] <= 1366
+    finally:
+        context.close()

@@ -11,6 +11,7 @@ from drf_spectacular.drainage import GENERATOR_STATS
 API_PATHS = {
     "/api/v1/models/": {"get"},
     "/api/v1/models/{org}/{name}/": {"get"},
+    "/api/v1/models/{org}/{name}/scores/": {"get"},
     "/api/v1/syncs/": {"get", "post"},
     "/api/v1/leaderboard/": {"get"},
     "/api/v1/leaderboard.csv": {"get"},
@@ -21,6 +22,11 @@ API_PATHS = {
     "/api/v1/evaluations/{run_id}/": {"get"},
     "/api/v1/evaluations/{run_id}/cancel/": {"post"},
     "/api/v1/evaluations/{run_id}/items/": {"get"},
+    "/api/v1/evaluations/{run_id}/export/": {"get"},
+    "/api/v1/evaluations/{run_id}/export/samples/": {"get"},
+    "/api/v1/imports/": {"get", "post"},
+    "/api/v1/imports/{import_id}/": {"get"},
+    "/api/v1/imports/jobs/{job_id}/": {"get"},
 }
 ERROR_REF = "#/components/schemas/ErrorResponse"
 
@@ -61,8 +67,8 @@ def test_schema_documents_the_model_filters_with_their_choices(schema):
         "modality",
         "search",
         "ordering",
-        "limit",
-        "offset",
+        "page",
+        "per_page",
     } <= set(params)
     assert set(params["weights"]["schema"]["enum"]) == {"open", "closed"}
     assert "-parameters" in params["ordering"]["schema"]["enum"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -87,6 +88,8 @@ def test_queue_json_reports_progress_for_the_live_bars(client, make_model, make_
             "error": "",
             "queue_display": data["runs"][0]["queue_display"],
             "duration_display": "",
+            "eta_display": "estimating…",  # no items stored yet: no measured rate
+            "results": 0,
         }
     ]
     assert client.get("/queue/?format=json&ids=1,x").status_code == 400
@@ -211,7 +214,11 @@ def test_run_page_shows_provenance_timings_and_results_with_intervals(client, ma
     assert "acc=0.5500" in html
     assert "7 min 0 s" in html  # duration
     assert f"/runs/{run.pk}/items/" in html
-    assert "{&quot;arc_easy&quot;: 0}" in html  # settings as JSON
+    # Settings as a readable table: shots per benchmark, the sample seed with its label (no raw JSON).
+    assert re.search(
+        r'<table class="data-table settings-table">.*<th scope="row">arc_easy</th><td class="num">0</td>', html, re.S
+    )
+    assert "<dt>Sample seed</dt><dd>1234</dd>" in html and "{&quot;" not in html
 
 
 def test_run_page_of_an_unknown_run_is_not_found(client):

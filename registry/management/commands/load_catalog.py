@@ -18,6 +18,7 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 "Catalog loaded: {created} created, {updated} updated, {unchanged} unchanged models; "
                 "{licenses} licenses, {languages} languages, {organizations} organizations added or completed; "
-                "{relinked} models linked to their base.".format(**counts)
+                "{linked} models linked to their base model ({relinked} newly linked); "
+                "{reported} published scores of the seed systems added, changed or removed.".format(**counts)
             )
         )
