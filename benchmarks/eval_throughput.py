@@ -204,6 +204,7 @@ def _print_row(name: str, row: dict) -> None:
         line += (
             f"  old {row['old_items_per_s']:7.2f} items/s ({row['old_s']:6.1f} s)  x{row['speedup']:<5}"
             f" max|dll| {row['max_abs_loglikelihood_diff']:.1e}  same scores {row['same_scores']}"
+            f"  same generations {row['same_generations']}"
         )
     print(line, flush=True)
     print(f"{'':15s} new tokens: {tokens}", flush=True)

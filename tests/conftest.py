@@ -63,3 +63,12 @@ def celery_worker(transactional_db):
     ) as worker:
         yield worker
     connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A test that switches to Chinese (translation.activate) must not leave the next test's messages in it."""
+    yield
+    from django.utils import translation
+
+    translation.activate("en")

@@ -9,12 +9,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from evals.backends.base import BackendError
-from evals.backends.transformers import get_transformers_backend, resolve_weights
+from evals.backends.transformers import TransformersBackend, get_transformers_backend, resolve_weights, torch_threads
 from evals.benchmarks import BENCHMARKS, argmax
 from evals.engine import run_plan, score_docs
 from evals.types import GenerationRequest, LoglikelihoodRequest, ModelSpec
@@ -31,23 +32,31 @@ def _gguf_path() -> Path:
     return Path(next(iter(found.submodule_search_locations))) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-@pytest.fixture(scope="session")
-def smollm2():
-    """SmolLM2 loaded once for the session, with the Hub switched off: local weights never need it."""
-    import torch
-
-    # One thread: on a CPU shared with other test processes, OpenMP threads oversubscribe (much slower).
-    torch.set_num_threads(1)
-    old = os.environ.get("HF_HUB_OFFLINE")
-    os.environ["HF_HUB_OFFLINE"] = "1"
+@contextmanager
+def _environ(**values: str):
+    old = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
     try:
-        backend = get_transformers_backend(spec=SMOL, device="cpu", dtype="auto", batch_size=8)
+        yield
     finally:
-        if old is None:
-            os.environ.pop("HF_HUB_OFFLINE", None)
-        else:
-            os.environ["HF_HUB_OFFLINE"] = old
-    return backend
+        for key, value in old.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def weights_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("weights-cache")
+
+
+@pytest.fixture(scope="session")
+def smollm2(weights_cache):
+    """SmolLM2 loaded once for the session, with the Hub switched off: local weights never need it."""
+    # One thread: on a CPU shared with other test processes, OpenMP threads oversubscribe (much slower).
+    with _environ(HF_HUB_OFFLINE="1", LADDER_TORCH_THREADS="1", LADDER_WEIGHTS_CACHE=str(weights_cache)):
+        return get_transformers_backend(spec=SMOL, device="cpu", dtype="auto", batch_size=8)
 
 
 class Recording:
@@ -159,6 +168,74 @@ def test_greedy_generation_stops_at_the_first_stop_sequence(smollm2):
     # Greedy: the same request alone gives the same text.
     alone = smollm2.generate([GenerationRequest("Question: What is 2 + 2?\nAnswer:", until=("\n",), max_new_tokens=12)])
     assert alone == out[:1]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_prefixes_shared_across_items_give_the_log_likelihoods_of_plain_scoring_on_real_items(smollm2):
+    # TruthfulQA repeats a six-example preamble before every question; MMLU a subject header.
+    smollm2.stats.clear()
+    plan, outcomes, engine, plain = _engine_vs_plain(smollm2, "truthfulqa_mc1", 12)
+    assert smollm2.stats["prefix_tokens"] > 100  # the preamble ran once, not per item
+    assert smollm2.stats["context_tokens"] < 12 * 100
+    assert max(abs(a - b) for a, b in zip(engine, plain, strict=True)) < 1e-4
+    spec = BENCHMARKS["truthfulqa_mc1"]
+    offset = 0
+    for doc, outcome in zip(plan.docs, outcomes, strict=True):
+        n = len(outcome.choices)
+        assert spec.process_results(doc.fields, plain[offset : offset + n]) == outcome.metrics
+        offset += n
+    # A later call alone reuses the kept preamble, and still scores exactly like plain scoring.
+    smollm2.stats.clear()
+    _, _, engine, plain = _engine_vs_plain(smollm2, "truthfulqa_mc2", 2)
+    assert smollm2.stats["prefix_tokens"] < 20
+    assert max(abs(a - b) for a, b in zip(engine, plain, strict=True)) < 1e-4
+    _, _, engine, plain = _engine_vs_plain(smollm2, "mmlu", 10)
+    assert max(abs(a - b) for a, b in zip(engine, plain, strict=True)) < 1e-4
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_generation_that_drops_finished_sequences_gives_the_texts_of_transformers_generate(smollm2):
+    plan = run_plan(suite="quick", benchmarks=["gsm8k"], limit=6)[0]
+    spec = BENCHMARKS["gsm8k"]
+    requests = [
+        GenerationRequest(context=spec.doc_to_text(d.fields), until=spec.generation_until, max_new_tokens=48)
+        for d in plan.docs
+    ]
+    fast = smollm2.generate(requests)
+    smollm2.share_prefixes = False
+    try:
+        reference = smollm2.generate(requests)
+    finally:
+        smollm2.share_prefixes = True
+    assert fast == reference and any(text.strip() for text in fast)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_a_gguf_is_converted_once_and_the_next_load_reads_the_cached_copy_with_identical_scores(tmp_path):
+    with _environ(HF_HUB_OFFLINE="1", LADDER_TORCH_THREADS="1", LADDER_WEIGHTS_CACHE=str(tmp_path)):
+        first = TransformersBackend(spec=SMOL, device="cpu", batch_size=8)
+        second = TransformersBackend(spec=SMOL, device="cpu", batch_size=8)
+    # Saved under the cache, keyed by the GGUF's sha256 and the dtype; the second worker start reads it.
+    digest = hashlib.sha256(_gguf_path().read_bytes()).hexdigest()
+    saved = tmp_path / f"{digest}-float32"
+    assert (saved / "model.safetensors").is_file() and (saved / "config.json").is_file()
+    assert not first.loaded_from_cache and second.loaded_from_cache
+    requests = [
+        LoglikelihoodRequest("Question: What is the boiling point of water?\nAnswer:", " 100 degrees"),
+        LoglikelihoodRequest("Question: Which planet is known as the red planet?\nAnswer:", " Mars"),
+    ]
+    assert second.loglikelihood(requests) == first.loglikelihood(requests)
+    assert second.describe()["revision_sha"] == f"sha256:{digest}"  # still named by the GGUF it came from
+
+
+def test_torch_uses_every_core_unless_ladder_torch_threads_says_otherwise(monkeypatch):
+    monkeypatch.delenv("LADDER_TORCH_THREADS", raising=False)
+    assert torch_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("LADDER_TORCH_THREADS", "1")
+    assert torch_threads() == 1
 
 
 def test_package_weights_resolve_to_the_file_inside_the_installed_package():
