@@ -174,6 +174,8 @@ def test_greedy_generation_stops_at_the_first_stop_sequence(smollm2):
 @pytest.mark.timeout(1800)
 def test_prefixes_shared_across_items_give_the_log_likelihoods_of_plain_scoring_on_real_items(smollm2):
     # TruthfulQA repeats a six-example preamble before every question; MMLU a subject header.
+    # The backend is shared by the session: forget prefixes an earlier test left, or none would run here.
+    smollm2._prefixes.clear()
     smollm2.stats.clear()
     plan, outcomes, engine, plain = _engine_vs_plain(smollm2, "truthfulqa_mc1", 12)
     assert smollm2.stats["prefix_tokens"] > 100  # the preamble ran once, not per item
