@@ -12,7 +12,9 @@ start with the shots ("5-shot, acc, ..."), and the source URL is the run's page 
 A `HubPublication` row records each attempt: it is claimed `pending` before the Hub is asked (at most
 one pending or published row per run, a database constraint), then becomes `published` with the PR's
 number, URL and commit, or `failed` with the error and no PR fields. Publishing a run that has an open
-publication returns it instead of opening a second PR. The write token (settings.HUB_WRITE_TOKEN,
+publication returns it instead of opening a second PR; so does an open PR on the Hub with the run's
+title (a commit whose answer was lost to a timeout may still have opened it, and commits are never
+retried for that reason). The write token (settings.HUB_WRITE_TOKEN,
 LADDER_HUB_WRITE_TOKEN) goes to the Hub client only: it is never stored, logged or returned.
 """
 
@@ -22,6 +24,7 @@ import logging
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 from django.conf import settings
@@ -96,8 +99,14 @@ def eval_results_files(run: EvalRun) -> dict[str, bytes]:
     return files
 
 
+def pull_request_title(run: EvalRun) -> str:
+    """The PR's title: names this service's host and the run, so a PR already opened for it is recognised."""
+    host = urlsplit(settings.PUBLIC_URL).netloc or settings.PUBLIC_URL
+    return f"Add evaluation results from LLM Ladder ({host}, run #{run.pk})"
+
+
 def _pull_request_text(run: EvalRun, files: dict[str, bytes]) -> tuple[str, str]:
-    title = f"Add evaluation results from LLM Ladder (run #{run.pk})"
+    title = pull_request_title(run)
     lines = [
         f"Scores of `{run.model.repo_id}` measured by LLM Ladder, run #{run.pk}: {run_public_url(run)}",
         "",
@@ -224,9 +233,21 @@ def hub_publication_create(*, run_id: int, user: Any = None) -> PublishOutcome:
         return PublishOutcome(publication, False)
     title, description = _pull_request_text(run, files)
     try:
-        commit = hub.hub_pull_request_open(
-            run.model.repo_id, files, title=title, description=description, token=settings.HUB_WRITE_TOKEN
-        )
+        # A PR this service opened for the run before (its answer lost to a timeout, or its row gone) is
+        # taken as the publication: a second PR would only duplicate it.
+        opened = next((pr for pr in hub.hub_model_pull_requests(run.model.repo_id) if pr.title == title), None)
+        if opened is not None:
+            endpoint = settings.HF_ENDPOINT.rstrip("/")
+            commit = hub.HubCommit(
+                sha=opened.sha,
+                commit_url=f"{endpoint}/{run.model.repo_id}/commit/{opened.sha}",
+                pr_num=opened.num,
+                pr_url=f"{endpoint}/{run.model.repo_id}/discussions/{opened.num}",
+            )
+        else:
+            commit = hub.hub_pull_request_open(
+                run.model.repo_id, files, title=title, description=description, token=settings.HUB_WRITE_TOKEN
+            )
     except hub.HubError as exc:
         error = _hub_error(exc, run.model.repo_id)
         HubPublication.objects.filter(pk=publication.pk).update(
@@ -250,7 +271,7 @@ def hub_publication_create(*, run_id: int, user: Any = None) -> PublishOutcome:
     publication.finished_at = timezone.now()
     publication.save(update_fields=["status", "files", "pr_num", "pr_url", "commit_sha", "finished_at"])
     logger.info("Run #%s published to %s as %s", run.pk, run.model.repo_id, commit.pr_url)
-    return PublishOutcome(publication, True)
+    return PublishOutcome(publication, opened is None)
 
 
 def hub_publication_of(run: EvalRun) -> HubPublication | None:
