@@ -474,6 +474,7 @@ class HubFile:
 
     path: str
     size: int
+    oid: str = ""  # the git blob id (tells a file a pull request changed from the same file on main)
 
 
 def hub_model_files(repo_id: str, *, revision: str) -> tuple[HubFile, ...]:
@@ -486,7 +487,9 @@ def hub_model_files(repo_id: str, *, revision: str) -> tuple[HubFile, ...]:
 
     def call() -> tuple[HubFile, ...]:
         entries = _api().list_repo_tree(repo_id, revision=revision, recursive=True)
-        return tuple(HubFile(path=e.path, size=int(e.size or 0)) for e in entries if isinstance(e, RepoFile))
+        return tuple(
+            HubFile(path=e.path, size=int(e.size or 0), oid=e.blob_id or "") for e in entries if isinstance(e, RepoFile)
+        )
 
     return _with_retries(call, f"files {repo_id}@{revision}")
 

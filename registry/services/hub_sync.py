@@ -354,15 +354,23 @@ def _pr_keys(repo_id: str) -> tuple[str, str]:
     return f"hub-prs:checked:{repo_id.lower()}", f"hub-prs:heads:{repo_id.lower()}"
 
 
-def hub_community_facts(model_pk: int, repo_id: str, pull_requests: Sequence[HubPullRequest]) -> list[ReportedFact]:
+def hub_community_facts(
+    model_pk: int, repo_id: str, pull_requests: Sequence[HubPullRequest], *, main: str
+) -> list[ReportedFact]:
     """The scores proposed in these open pull requests of the model repo (read at each PR's head commit).
 
-    Raises HubError when a PR's files cannot be read (then the caller replaces nothing).
+    Only the `.eval_results/` files a PR adds or changes count: a PR's tree also holds every file of `main`
+    (the commit the registry has), and those are the developers' scores. Raises HubError when a PR's files
+    cannot be read (then the caller replaces nothing).
     """
+    if not pull_requests:
+        return []
+    on_main = {(f.path, f.oid) for f in hub_model_files(repo_id, revision=main)}
     facts: list[ReportedFact] = []
     for pr in pull_requests:
         revision = pr.sha or pr.ref
-        paths = eval_results_paths(f.path for f in hub_model_files(repo_id, revision=revision))
+        proposed = [f.path for f in hub_model_files(repo_id, revision=revision) if (f.path, f.oid) not in on_main]
+        paths = eval_results_paths(proposed)
         files = {p: hub_model_file(repo_id, p, revision=revision, max_bytes=EVAL_RESULTS_MAX_BYTES) for p in paths}
         facts += eval_results_facts(model_pk, repo_id, files, revision=pr.ref, pull_request=(pr.num, pr.author))
     return facts
@@ -384,8 +392,8 @@ def hub_community_scores_sync(repo_ids: Sequence[str], *, force: bool = False) -
     interval = max(0, int(settings.HUB_SYNC_PR_INTERVAL_MINUTES)) * 60
     models = LanguageModel.objects.filter(
         repo_id__in=list(repo_ids), weights=LanguageModel.Weights.OPEN, on_hub=True
-    ).values_list("pk", "repo_id")
-    for pk, repo_id in models:
+    ).values_list("pk", "repo_id", "hub_sha")
+    for pk, repo_id, main in models:
         checked_key, heads_key = _pr_keys(repo_id)
         if not force and interval and not cache.add(checked_key, 1, timeout=interval):
             continue  # listed less than the interval ago
@@ -395,7 +403,7 @@ def hub_community_scores_sync(repo_ids: Sequence[str], *, force: bool = False) -
             heads = [(pr.num, pr.sha) for pr in pull_requests]
             if not force and cache.get(heads_key) == heads:
                 continue  # the same open PRs at the same commits: their scores are stored already
-            facts = hub_community_facts(pk, repo_id, pull_requests)
+            facts = hub_community_facts(pk, repo_id, pull_requests, main=main or "main")
             counts["read"] += 1
             with transaction.atomic():
                 counts["changed"] += reported_facts_publish(COMMUNITY_ORIGIN, {pk: facts})
