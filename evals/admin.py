@@ -8,11 +8,14 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from evals import services
-from evals.models import BenchmarkResult, EvalRun, ImportJob, ItemResult, ResultImport
+from evals.models import BenchmarkResult, EvalRun, HubPublication, ImportJob, ItemResult, ResultImport
 
 
 class BenchmarkResultInline(admin.TabularInline):
@@ -48,7 +51,7 @@ class EvalRunAdmin(admin.ModelAdmin):
     raw_id_fields = ("model", "submitted_by")
     readonly_fields = [f.name for f in EvalRun._meta.fields]
     inlines = [BenchmarkResultInline]
-    actions = ["cancel_runs", "retry_runs"]
+    actions = ["cancel_runs", "retry_runs", "publish_runs"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -74,6 +77,23 @@ class EvalRunAdmin(admin.ModelAdmin):
     @admin.action(description=_("Retry selected runs (failed or cancelled; resumes from stored items)"))
     def retry_runs(self, request: HttpRequest, queryset: QuerySet[EvalRun]) -> None:
         self._apply(request, queryset, services.eval_run_retry, str(_("queued again")))
+
+    @admin.action(description=_("Publish selected runs to the Hub (one pull request per run)"))
+    def publish_runs(self, request: HttpRequest, queryset: QuerySet[EvalRun]) -> None:
+        from evals.exchange import publish
+
+        for run in queryset.order_by("pk"):
+            try:
+                outcome = publish.hub_publication_create(run_id=run.pk, user=request.user)
+            except (publish.PublishError, PermissionError) as exc:
+                self.message_user(request, f"#{run.pk}: {getattr(exc, 'message', exc)}", messages.ERROR)
+                continue
+            pr = outcome.publication.pr_url
+            if outcome.created:
+                message = _("#%(id)d: pull request opened: %(url)s") % {"id": run.pk, "url": pr}
+            else:
+                message = _("#%(id)d: published before: %(url)s") % {"id": run.pk, "url": pr}
+            self.message_user(request, message, messages.SUCCESS)
 
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
@@ -107,14 +127,110 @@ class ItemResultAdmin(_ReadOnlyAdmin):
 # --- results imports (evals/exchange) ------------------------------------------------------------------
 
 
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several files in one field (Django's documented recipe): cleans to a list of uploaded files."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(d, initial) for d in data]
+        return [single(data, initial)]
+
+
+class ResultUploadForm(forms.Form):
+    files = MultipleFileField(
+        label=_("Results files"),
+        help_text=_(
+            "lm-evaluation-harness 0.4 results_<date>.json (with the samples_<task>_<date>.jsonl files of the "
+            "same run, for per-item results) or Open LLM Leaderboard v1 results files; the whole upload at most "
+            "LADDER_MAX_REQUEST_BODY bytes."
+        ),
+    )
+    model = forms.CharField(
+        label=_("Model id"),
+        required=False,
+        max_length=200,
+        help_text=_("Only when the files name a local path instead of a Hub model id."),
+    )
+
+
 @admin.register(ResultImport)
 class ResultImportAdmin(_ReadOnlyAdmin):
-    """Imported files: read-only here (import with `import_results`, the API, or an ImportJob below)."""
+    """Imported files: read-only rows; "Upload results files" imports files through the same importer as
+    `import_results` and `POST /api/v1/imports/` (an ImportJob with the files' errors)."""
 
     list_display = ("id", "source", "format", "run", "model_name", "harness_version", "imported_by", "created_at")
     list_filter = ("format",)
     search_fields = ("source", "model_name", "digest")
     list_select_related = ("run", "imported_by")
+    change_list_template = "admin/evals/resultimport/change_list.html"
+
+    def get_urls(self):  # noqa: ANN201 - Django's signature
+        upload = self.admin_site.admin_view(self.upload_view)
+        return [path("upload/", upload, name="evals_resultimport_upload"), *super().get_urls()]
+
+    def upload_view(self, request: HttpRequest) -> HttpResponse:
+        """Staff (or holders of the import permission) upload results files; each is imported or named with
+        its error (file, field, message), as the command prints them."""
+        from evals.exchange.services import import_job_create, import_job_run_files, result_files_from_uploads
+
+        if not request.user.is_staff:  # as the imports API: staff import
+            raise PermissionDenied
+        form = ResultUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            uploads = [(f.name, f.read()) for f in form.cleaned_data["files"]]
+            files, errors = result_files_from_uploads(uploads)
+            job = import_job_create(source="admin upload", user=request.user, files_total=len(files))
+            job = import_job_run_files(
+                job, files, errors=errors, model=form.cleaned_data.get("model") or None, user=request.user
+            )
+            for record in job.imports.order_by("pk").select_related("run"):
+                where = (
+                    _("ranked on %(suite)s") % {"suite": record.run.suite}
+                    if not record.run.is_partial
+                    else _("stored, not ranked")
+                )
+                self.message_user(
+                    request,
+                    _("%(file)s imported as run #%(run)d (%(where)s).")
+                    % {"file": record.source, "run": record.run_id, "where": where},
+                    messages.SUCCESS,
+                )
+            if job.unchanged:
+                self.message_user(
+                    request,
+                    _("%(n)d file(s) were imported before: nothing changed.") % {"n": job.unchanged},
+                    messages.INFO,
+                )
+            for error in job.errors or []:
+                field = f" [{error['field']}]" if error.get("field") else ""
+                self.message_user(request, f"{error['file']}{field}: {error['message']}", messages.ERROR)
+            return redirect(reverse("admin:evals_resultimport_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "form": form,
+            "title": _("Upload results files"),
+        }
+        return TemplateResponse(request, "admin/evals/resultimport/upload.html", context)
+
+
+@admin.register(HubPublication)
+class HubPublicationAdmin(_ReadOnlyAdmin):
+    """Runs published to the Hub as pull requests (the "Publish" action on runs makes them)."""
+
+    list_display = ("id", "run", "repo_id", "status", "pr_url", "requested_by", "created_at", "finished_at")
+    list_filter = ("status",)
+    search_fields = ("repo_id", "pr_url", "run__id")
+    list_select_related = ("run", "requested_by")
 
 
 class ImportJobForm(forms.ModelForm):

@@ -251,6 +251,7 @@ class ReportedScore(models.Model):
     class Origin(models.TextChoices):
         CATALOG = "catalog", _("seed catalog")
         HUB = "hub", _("Hub sync")
+        HUB_PR = "hub_pr", _("Hub sync (open pull requests)")
         ADMIN = "admin", _("admin")
 
     model = models.ForeignKey("registry.LanguageModel", on_delete=models.CASCADE, related_name="reported_scores")
@@ -283,3 +284,51 @@ class ReportedScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.benchmark}={self.published_value} ({self.model_id}, {self.source_kind})"
+
+
+class HubPublication(models.Model):
+    """One attempt to publish a run's scores to its model's Hub repo as a pull request of
+    `.eval_results/<benchmark>.yaml` files (evals/exchange/publish.py).
+
+    `pending` while the Hub is asked, then `published` (with the PR's number, URL and commit) or `failed`
+    (with the error, and no PR fields: nothing half-done is recorded). At most one pending or published
+    row per run, so publishing a run twice returns its PR instead of opening another.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending")
+        PUBLISHED = "published", _("published")
+        FAILED = "failed", _("failed")
+
+    run = models.ForeignKey(EvalRun, on_delete=models.CASCADE, related_name="hub_publications")
+    repo_id = models.CharField(max_length=200, help_text="the model repo the pull request was opened on")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING, db_index=True)
+    files = models.JSONField(default=list, blank=True, help_text="paths of the files the pull request adds")
+    pr_num = models.PositiveIntegerField(null=True, blank=True)
+    pr_url = models.URLField(max_length=500, blank=True)
+    commit_sha = models.CharField(max_length=64, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "published", "failed"]), name="hubpublication_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["run"],
+                condition=models.Q(status__in=["pending", "published"]),
+                name="hubpublication_one_per_run",
+            ),
+            # A published row names its pull request; a failed one never does.
+            models.CheckConstraint(
+                condition=~models.Q(status="published") | (models.Q(pr_num__isnull=False) & ~models.Q(pr_url="")),
+                name="hubpublication_published_has_pr",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"HubPublication #{self.pk} run {self.run_id} -> {self.repo_id} ({self.status})"

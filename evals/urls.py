@@ -14,4 +14,5 @@ urlpatterns = [
     path("runs/<int:run_id>/items/", runs.run_items, name="run-items"),
     path("runs/<int:run_id>/cancel/", runs.run_cancel, name="run-cancel"),
     path("runs/<int:run_id>/retry/", runs.run_retry, name="run-retry"),
+    path("runs/<int:run_id>/publish/", runs.run_publish, name="run-publish"),
 ]

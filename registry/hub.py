@@ -474,6 +474,7 @@ class HubFile:
 
     path: str
     size: int
+    oid: str = ""  # the git blob id (tells a file a pull request changed from the same file on main)
 
 
 def hub_model_files(repo_id: str, *, revision: str) -> tuple[HubFile, ...]:
@@ -486,7 +487,9 @@ def hub_model_files(repo_id: str, *, revision: str) -> tuple[HubFile, ...]:
 
     def call() -> tuple[HubFile, ...]:
         entries = _api().list_repo_tree(repo_id, revision=revision, recursive=True)
-        return tuple(HubFile(path=e.path, size=int(e.size or 0)) for e in entries if isinstance(e, RepoFile))
+        return tuple(
+            HubFile(path=e.path, size=int(e.size or 0), oid=e.blob_id or "") for e in entries if isinstance(e, RepoFile)
+        )
 
     return _with_retries(call, f"files {repo_id}@{revision}")
 
@@ -616,3 +619,94 @@ def hub_dataset_file_bytes(repo_id: str, filename: str, *, revision: str, max_by
         return b"".join(chunks)
 
     return _with_retries(call, f"dataset file {repo_id}/{filename}@{revision}")
+
+
+# -- pull requests (added for publishing runs and reading community scores) -----------------------
+@dataclass(frozen=True)
+class HubPullRequest:
+    """An open pull request of a model repo: its number, title, author and head commit (`sha`, "" if unknown)."""
+
+    num: int
+    title: str
+    author: str
+    sha: str
+    created_at: datetime | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"refs/pr/{self.num}"
+
+
+@dataclass(frozen=True)
+class HubCommit:
+    """A commit the Hub accepted: its sha and, for a pull request, the PR's number and URL."""
+
+    sha: str
+    commit_url: str
+    pr_num: int | None = None
+    pr_url: str = ""
+
+
+def hub_model_pull_requests(repo_id: str) -> tuple[HubPullRequest, ...]:
+    """The model repo's OPEN pull requests (closed, merged and draft ones are left out) with their head
+    commits, from the discussions listing (paged by the client) and the refs with `include_pull_requests`.
+
+    Two requests for a repo with fewer than one page of discussions. Raises HubPermanentError (not_found,
+    gated) at once and HubTemporaryError after bounded retries.
+    """
+
+    def call() -> tuple[HubPullRequest, ...]:
+        api = _api()
+        opened = [
+            d
+            for d in api.get_repo_discussions(repo_id, discussion_type="pull_request", discussion_status="open")
+            if d.is_pull_request and d.status == "open"
+        ]
+        if not opened:
+            return ()
+        heads = {r.ref: r.target_commit for r in api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests}
+        return tuple(
+            HubPullRequest(
+                num=d.num,
+                title=d.title,
+                author=d.author,
+                sha=heads.get(f"refs/pr/{d.num}", ""),
+                created_at=d.created_at,
+            )
+            for d in sorted(opened, key=lambda d: d.num)
+        )
+
+    return _with_retries(call, f"pull requests {repo_id}")
+
+
+def hub_pull_request_open(
+    repo_id: str, files: dict[str, bytes], *, title: str, description: str, token: str
+) -> HubCommit:
+    """Open ONE pull request on the model repo adding `files` (path in repo -> bytes), with `token`.
+
+    `HfApi.create_commit(create_pr=True)`: a preupload call, then one NDJSON commit. Never retried: a
+    commit whose answer was lost may have opened the PR, and a retry would open a second. The token is
+    passed per call (never put in the environment or logged). Raises HubPermanentError (`not_found`,
+    `bad_request` with `.status` 401/403 when the token is refused, `unchanged` when the repo already
+    holds these exact files so no PR was opened) or HubTemporaryError (5xx, timeout, connection).
+    """
+    from huggingface_hub import CommitOperationAdd
+
+    operations = [CommitOperationAdd(path_in_repo=path, path_or_fileobj=content) for path, content in files.items()]
+    try:
+        info = _api().create_commit(
+            repo_id,
+            operations,
+            commit_message=title,
+            commit_description=description,
+            token=token,
+            create_pr=True,
+        )
+    except Exception as exc:  # noqa: BLE001 - classified; unknown errors re-raise
+        error = _classify(exc)
+        if error is exc:
+            raise
+        raise error from exc
+    if not info.pr_url:
+        raise HubPermanentError(f"{repo_id} already holds these exact files: no pull request opened", kind="unchanged")
+    return HubCommit(sha=info.oid, commit_url=info.commit_url, pr_num=info.pr_num, pr_url=info.pr_url)

@@ -230,6 +230,13 @@ HUB_SUBMIT_MAX_RETRIES = env.int("LADDER_HUB_SUBMIT_MAX_RETRIES", default=1)
 HUB_SYNC_AUTHORS = env.list("LADDER_SYNC_AUTHORS", default=[])
 HUB_SYNC_LIMIT = env.int("LADDER_SYNC_LIMIT", default=200)
 HUB_SYNC_INTERVAL_MINUTES = env.int("LADDER_SYNC_INTERVAL_MINUTES", default=120)
+# Community scores: a sync reads the open pull requests of a model at most once per this many minutes
+# (0: every sync), and reads a PR's files again only when the model's open PRs or their heads changed.
+HUB_SYNC_PR_INTERVAL_MINUTES = env.int("LADDER_SYNC_PR_INTERVAL_MINUTES", default=360)
+# Publishing runs to the Hub as pull requests: a token with write access (never shown or logged), and the
+# address this service is reached at, for the absolute run URLs the published files point to.
+HUB_WRITE_TOKEN = env.str("LADDER_HUB_WRITE_TOKEN", default="")
+PUBLIC_URL = env.str("LADDER_PUBLIC_URL", default="").rstrip("/")
 
 # --- evaluations ------------------------------------------------------------------------------
 LADDER_DATA_DIR = env.str("LADDER_DATA_DIR", default="")

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from evals.api import evaluations, imports, leaderboard, scores
+from evals.api import evaluations, imports, leaderboard, publish, scores
 
 app_name = "evals-api"
 urlpatterns = [
@@ -22,6 +22,7 @@ urlpatterns = [
         imports.EvaluationExportSamplesApi.as_view(),
         name="evaluation-export-samples",
     ),
+    path("evaluations/<int:run_id>/publish/", publish.EvaluationPublishApi.as_view(), name="evaluation-publish"),
     path("imports/", imports.ImportListCreateApi.as_view(), name="import-list"),
     path("imports/<int:import_id>/", imports.ImportDetailApi.as_view(), name="import-detail"),
     path("imports/jobs/<int:job_id>/", imports.ImportJobDetailApi.as_view(), name="import-job-detail"),

@@ -414,6 +414,43 @@ def result_files_collect(paths: Iterable[str]) -> tuple[list[ResultFile], list[d
     return found, errors
 
 
+def result_files_from_uploads(uploads: Iterable[tuple[str, bytes]]) -> tuple[list[ResultFile], list[dict[str, str]]]:
+    """Uploaded files (name, bytes) as results files with their samples, paired as `result_files_collect`
+    pairs files on disk: each `.json` is a results file, and a `samples_<task>_<date>.jsonl` goes with the
+    `results_<date>.json` of the same date. A samples file with no such results file, any other file, and a
+    file over the import limit come back as errors naming the file."""
+    results: list[tuple[str, bytes]] = []
+    samples: dict[str, dict[str, bytes]] = defaultdict(dict)
+    errors: list[dict[str, str]] = []
+    for name, content in uploads:
+        try:
+            _check_size(content, name)
+        except ImportRefused as exc:
+            errors.append(_error_of(exc, name))
+            continue
+        task = formats.samples_task(name)
+        if task is not None:
+            samples[name.rsplit("_", 1)[1].removesuffix(".jsonl")][task] = content
+        elif name.lower().endswith(".json"):
+            results.append((name, content))
+        else:
+            message = _("not a results_*.json or samples_<task>_<date>.jsonl file")
+            errors.append({"file": name, "field": "", "message": message})
+    found = []
+    used: set[str] = set()
+    for name, content in results:
+        stamp = formats.results_timestamp(name)
+        if stamp and stamp in samples:
+            used.add(stamp)
+        found.append(ResultFile(name=name, content=content, samples=dict(samples.get(stamp or "", {}))))
+    for stamp, tasks in samples.items():
+        if stamp not in used:
+            for task in tasks:
+                message = _("no results_%(date)s.json uploaded with it") % {"date": stamp}
+                errors.append({"file": f"samples_{task}_{stamp}.jsonl", "field": "", "message": message})
+    return found, errors
+
+
 def import_job_create(*, source: str, revision: str = "", user: Any = None, files_total: int = 0) -> ImportJob:
     return ImportJob.objects.create(
         source=source[:300],

@@ -11,6 +11,7 @@ import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -303,10 +304,28 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
         if result.stderr is not None:
             result.ci_low = max(0.0, result.value - 1.96 * result.stderr)
             result.ci_high = min(1.0, result.value + 1.96 * result.stderr)
+    publication = can_publish = None
+    if request.user.is_staff:
+        from evals.exchange.publish import hub_publication_of
+
+        publication = hub_publication_of(run)
+        can_publish = (
+            publication is None
+            and run.status == EvalRun.Status.SUCCEEDED
+            and run.provenance == "measured"
+            and not run.is_partial
+            and bool(results)
+        )
     return render(
         request,
         "evals/run_detail.html",
-        {"run": run, "results": results, **run_settings_display(run, run.view.settings)},
+        {
+            "run": run,
+            "results": results,
+            "publication": publication,
+            "can_publish": can_publish,
+            **run_settings_display(run, run.view.settings),
+        },
     )
 
 
@@ -452,4 +471,27 @@ def run_retry(request: HttpRequest, run_id: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, _("Run #%(id)d is queued again.") % {"id": run.pk})
+    return _back(request, run)
+
+
+@login_required
+@require_POST
+def run_publish(request: HttpRequest, run_id: int) -> HttpResponse:
+    """Staff publish the run's scores to its model's Hub repo as one pull request (or see the one opened)."""
+    from evals.exchange import publish
+
+    run = _get_run_or_404(run_id)
+    if not request.user.is_staff:
+        raise PermissionDenied
+    try:
+        outcome = publish.hub_publication_create(run_id=run.pk, user=request.user)
+    except publish.PublishError as exc:
+        messages.error(request, exc.message)
+    else:
+        if outcome.created:
+            messages.success(
+                request, _("Pull request opened on the Hub: %(url)s") % {"url": outcome.publication.pr_url}
+            )
+        else:
+            messages.info(request, _("This run was published before: %(url)s") % {"url": outcome.publication.pr_url})
     return _back(request, run)

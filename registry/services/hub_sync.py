@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -32,11 +33,14 @@ from registry.hub import (
     HubError,
     HubModel,
     HubPermanentError,
+    HubPullRequest,
     HubTemporaryError,
     hub_list_pages,
     hub_model_config,
     hub_model_file,
+    hub_model_files,
     hub_model_info,
+    hub_model_pull_requests,
 )
 from registry.models import Language, LanguageModel, License, Organization, SyncRun
 from registry.services.hub_facts import LLM_PIPELINES, ModelFacts, hub_model_facts
@@ -340,6 +344,76 @@ def hub_reported_scores_write(fetched: Sequence[tuple[HubModel, dict[str, bytes]
         logger.warning("Hub sync: published scores not stored: %s", exc)
         _db_recover(exc)
         return 0
+
+
+# -- community scores: `.eval_results/` files proposed in open pull requests ------------------------------
+COMMUNITY_ORIGIN = "hub_pr"
+
+
+def _pr_keys(repo_id: str) -> tuple[str, str]:
+    return f"hub-prs:checked:{repo_id.lower()}", f"hub-prs:heads:{repo_id.lower()}"
+
+
+def hub_community_facts(
+    model_pk: int, repo_id: str, pull_requests: Sequence[HubPullRequest], *, main: str
+) -> list[ReportedFact]:
+    """The scores proposed in these open pull requests of the model repo (read at each PR's head commit).
+
+    Only the `.eval_results/` files a PR adds or changes count: a PR's tree also holds every file of `main`
+    (the commit the registry has), and those are the developers' scores. Raises HubError when a PR's files
+    cannot be read (then the caller replaces nothing).
+    """
+    if not pull_requests:
+        return []
+    on_main = {(f.path, f.oid) for f in hub_model_files(repo_id, revision=main)}
+    facts: list[ReportedFact] = []
+    for pr in pull_requests:
+        revision = pr.sha or pr.ref
+        proposed = [f.path for f in hub_model_files(repo_id, revision=revision) if (f.path, f.oid) not in on_main]
+        paths = eval_results_paths(proposed)
+        files = {p: hub_model_file(repo_id, p, revision=revision, max_bytes=EVAL_RESULTS_MAX_BYTES) for p in paths}
+        facts += eval_results_facts(model_pk, repo_id, files, revision=pr.ref, pull_request=(pr.num, pr.author))
+    return facts
+
+
+def hub_community_scores_sync(repo_ids: Sequence[str], *, force: bool = False) -> dict[str, int]:
+    """Read the community scores (`.eval_results/*.yaml` in OPEN pull requests) of these registry models.
+
+    Incremental: a model's pull requests are listed at most once per settings.HUB_SYNC_PR_INTERVAL_MINUTES
+    (LADDER_SYNC_PR_INTERVAL_MINUTES; 0: every call; `force`: now), and their files are read only when the
+    open PRs or their head commits changed since the last read (both kept in the cache, CACHE_URL). The
+    scores replace the model's earlier community scores, so a closed or merged PR's scores go. A model
+    whose PRs cannot be read keeps its scores and is tried again next time. Never raises for Hub errors.
+    Returns counts: checked (PR lists read), read (models whose PR files were read), changed (rows).
+    """
+    counts = {"checked": 0, "read": 0, "changed": 0}
+    if not repo_ids:
+        return counts
+    interval = max(0, int(settings.HUB_SYNC_PR_INTERVAL_MINUTES)) * 60
+    models = LanguageModel.objects.filter(
+        repo_id__in=list(repo_ids), weights=LanguageModel.Weights.OPEN, on_hub=True
+    ).values_list("pk", "repo_id", "hub_sha")
+    for pk, repo_id, main in models:
+        checked_key, heads_key = _pr_keys(repo_id)
+        if not force and interval and not cache.add(checked_key, 1, timeout=interval):
+            continue  # listed less than the interval ago
+        try:
+            pull_requests = hub_model_pull_requests(repo_id)
+            counts["checked"] += 1
+            heads = [(pr.num, pr.sha) for pr in pull_requests]
+            if not force and cache.get(heads_key) == heads:
+                continue  # the same open PRs at the same commits: their scores are stored already
+            facts = hub_community_facts(pk, repo_id, pull_requests, main=main or "main")
+            counts["read"] += 1
+            with transaction.atomic():
+                counts["changed"] += reported_facts_publish(COMMUNITY_ORIGIN, {pk: facts})
+        except Exception as exc:  # noqa: BLE001 - community scores must never fail the registry's sync
+            cache.delete(checked_key)
+            logger.warning("Hub sync: community scores of %s not read: %s", repo_id, exc)
+            _db_recover(exc)
+            continue
+        cache.set(heads_key, heads, timeout=None)
+    return counts
 
 
 def _mark_missing(qs) -> int:
@@ -715,6 +789,7 @@ def sync_hub(
             except Exception as exc:  # noqa: BLE001 - recorded; the next model still syncs
                 tally.error(repo_id, exc)
         _relink_all()
+        hub_community_scores_sync(sorted(tally.seen))
     except BaseException as exc:  # a bug or a worker time limit: the run must not stay "running"
         tally.aborted = True
         tally.error(None, exc)

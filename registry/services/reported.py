@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from django.conf import settings
 
 from registry.signals import reported_scores_read
 
@@ -199,9 +200,23 @@ def model_index_facts(model_pk: int, repo_id: str, card_data: Mapping[str, Any])
 
 
 def eval_results_facts(
-    model_pk: int, repo_id: str, files: Mapping[str, bytes], *, revision: str = "main", community: bool = False
+    model_pk: int,
+    repo_id: str,
+    files: Mapping[str, bytes],
+    *,
+    revision: str = "main",
+    pull_request: tuple[int, str] | None = None,
 ) -> list[ReportedFact]:
-    """Scores in the repo's `.eval_results/*.yaml` files (path -> content); a bad file is skipped and logged."""
+    """Scores in the repo's `.eval_results/*.yaml` files (path -> content); a bad file is skipped and logged.
+
+    `pull_request=(num, author)`: the files are proposed in that open pull request, so the scores are
+    "community" ones, keyed by the PR and linked to it (the Hub shows them so while the PR is open).
+    Shots come from the dataset entry when stated there, else from the notes ("5-shot, ...").
+    """
+    community = pull_request is not None
+    prefix = f"pr{pull_request[0]}:" if pull_request else ""
+    endpoint = settings.HF_ENDPOINT.rstrip("/")
+    pr_url = f"{endpoint}/{repo_id}/discussions/{pull_request[0]}" if pull_request else ""
     facts: list[ReportedFact] = []
     for path in sorted(files):
         try:
@@ -224,18 +239,27 @@ def eval_results_facts(
                 continue
             source = entry.get("source") if isinstance(entry.get("source"), Mapping) else {}
             by = source.get("user") or source.get("org")
+            name = _text(source.get("name"), 300) or (f"{path} ({by})" if by else path)
+            shots = _shots(dataset)
+            if shots is None:
+                match = _SHOTS_IN_NAME.search(str(entry.get("notes") or ""))
+                shots = int(match.group(1)) if match else None
             facts.append(
                 ReportedFact(
                     model_pk=model_pk,
-                    origin_key=f"{path}:{i}",
+                    origin_key=f"{prefix}{path}:{i}",
                     published_value=value,
                     dataset_id=dataset_id,
                     dataset_config=_text(dataset.get("task_id"), 100),
-                    n_shot=_shots(dataset),
+                    n_shot=shots,
                     setting=_text(entry.get("notes"), 500),
                     source_kind="hub_eval_results",
-                    source_name=_text(source.get("name"), 300) or (f"{path} ({by})" if by else path),
-                    source_url=_text(source.get("url"), 500) or file_url,
+                    source_name=(
+                        _text(f"pull request #{pull_request[0]} by {pull_request[1]}: {name}", 300)
+                        if pull_request
+                        else name
+                    ),
+                    source_url=pr_url or _text(source.get("url"), 500) or file_url,
                     reported_by="community" if community else "developer",
                     verified=bool(entry.get("verifyToken")),
                     published=_date(entry.get("date")),

@@ -13,6 +13,13 @@ sizes, `HEAD`/`GET /{repo}/resolve/{rev}/{file}`, dataset repos (`add_dataset`: 
 Faults are switchable per path or per model: N times (or always) 429, 5xx, a hang longer than the
 client's timeout, malformed JSON, missing fields, or a permanent error (not found, gated, disabled);
 `slow` answers a GET normally but trickles its body over `hang_seconds` (a slow download).
+
+Pull requests: `POST /api/models/{repo}/preupload/{rev}` and the NDJSON `POST /api/models/{repo}/commit/{rev}`
+(`create_pr=1`) as `HfApi.create_commit` sends them, with a token from `write_tokens` (401 without one or with
+an unknown one, 403 with a read-only token); each commit is recorded in `commits` (its files decoded) and a
+pull request becomes `refs/pr/N` (served by the revision, tree, resolve and refs endpoints) and a discussion
+(`GET /api/models/{repo}/discussions[/{num}]`). `add_pull_request` opens one as a community member would;
+`set_pull_request_status` closes or merges it (a merge puts its files on main, with a new sha).
 """
 
 from __future__ import annotations
@@ -61,6 +68,7 @@ class Fault:
     hang_seconds: float = 3.0
     where: str = "both"  # missing_fields: "list", "info" or "both"
     hits: int = 0
+    method: str | None = None  # only requests with this HTTP method ("POST" for commits); None: any
 
     def matches_request(self, path: str, model: str | None) -> bool:
         if self.path is not None:
@@ -89,6 +97,13 @@ class FakeHub:
         # repo id -> {ref name: record}: other branches, tags and pull requests with their own metadata.
         self._revisions: dict[str, dict[str, dict[str, Any]]] = {}
         self._datasets: dict[str, dict[str, Any]] = {}
+        # repo id -> its pull requests (num, title, description, status, author, createdAt, sha, files)
+        self._pulls: dict[str, list[dict[str, Any]]] = {}
+        # tokens allowed to commit, and tokens that can read but not write (answered 403)
+        self.write_tokens: set[str] = set()
+        self.read_tokens: set[str] = set()
+        # every commit received: {repo, revision, create_pr, summary, description, files: {path: bytes}, sha, pr_num}
+        self.commits: list[dict[str, Any]] = []
         self.faults: list[Fault] = []
         self.requests: list[RequestLog] = []
         self.page_size = page_size
@@ -213,6 +228,65 @@ class FakeHub:
             self._revisions.setdefault(record["id"], {})[ref] = record
             return record["sha"]
 
+    def add_pull_request(
+        self,
+        repo_id: str,
+        files: dict[str, bytes | str],
+        *,
+        title: str = "Add evaluation results",
+        description: str = "",
+        author: str = "community-member",
+    ) -> int:
+        """An open pull request adding `files` to the model (as a community member opens one); returns its number."""
+        data = {path: content.encode() if isinstance(content, str) else content for path, content in files.items()}
+        return self._open_pull(repo_id, data, title=title, description=description, author=author)["num"]
+
+    def set_pull_request_status(self, repo_id: str, num: int, status: str) -> None:
+        """Close (`closed`) or merge (`merged`) a pull request; a merge commits its files to main."""
+        if status not in ("open", "closed", "merged", "draft"):
+            raise ValueError(f"unknown pull request status {status!r}")
+        with self._lock:
+            pull = next(p for p in self._pulls[repo_id] if p["num"] == num)
+            pull["status"] = status
+            if status == "merged":
+                record = self._models[repo_id]
+                files = {**record.get("_files", {}), **pull["files"]}
+                known = {s["rfilename"] for s in record["siblings"]}
+                siblings = record["siblings"] + [{"rfilename": n} for n in pull["files"] if n not in known]
+                self.push_commit(repo_id, _files=files, siblings=siblings)
+
+    def pull_requests(self, repo_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return deepcopy(self._pulls.get(repo_id, []))
+
+    def _open_pull(
+        self, repo_id: str, files: dict[str, bytes], *, title: str, description: str, author: str
+    ) -> dict[str, Any]:
+        with self._lock:
+            pulls = self._pulls.setdefault(repo_id, [])
+            num = len(pulls) + 1
+            ref = f"refs/pr/{num}"
+            main = self._models[repo_id]
+            record = deepcopy(main)
+            record["sha"] = fake_sha(repo_id, ref, sorted(files), time.monotonic_ns())
+            record["_ref_kind"] = "pr"
+            record["_files"] = {**main.get("_files", {}), **files}
+            known = {s["rfilename"] for s in record["siblings"]}
+            record["siblings"] = record["siblings"] + [{"rfilename": n} for n in files if n not in known]
+            self._revisions.setdefault(repo_id, {})[ref] = record
+            pull = {
+                "num": num,
+                "title": title,
+                "description": description,
+                "status": "open",
+                "author": author,
+                "createdAt": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                "sha": record["sha"],
+                "files": dict(files),
+            }
+            pulls.append(pull)
+            return deepcopy(pull)
+
     def add_fault(
         self,
         kind: str,
@@ -225,11 +299,13 @@ class FakeHub:
         fields: tuple[str, ...] = (),
         hang_seconds: float = 3.0,
         where: str = "both",
+        method: str | None = None,
     ) -> Fault:
         """Switch on a fault for requests to `path` (exact path, e.g. "/api/models") or about `model`.
 
-        A model fault applies to that model's model_info and resolve requests; `missing_fields`
-        drops `fields` from the model's list items and/or model_info answers (`where`).
+        A model fault applies to that model's model_info, resolve, discussions, preupload and commit
+        requests (`method="POST"` limits it to the last two); `missing_fields` drops `fields` from the
+        model's list items and/or model_info answers (`where`).
         """
         if where not in ("list", "info", "both"):
             raise ValueError("where is one of list, info, both")
@@ -237,7 +313,7 @@ class FakeHub:
             raise ValueError(f"unknown fault kind {kind!r}; one of {sorted(FAULT_KINDS)}")
         if (path is None) == (model is None):
             raise ValueError("give exactly one of path= or model=")
-        fault = Fault(kind, path, model, times, skip, status, tuple(fields), hang_seconds, where)
+        fault = Fault(kind, path, model, times, skip, status, tuple(fields), hang_seconds, where, method=method)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -251,10 +327,14 @@ class FakeHub:
             return [r for r in self.requests if r.path.startswith(prefix)]
 
     # -- used by the handler ---------------------------------------------------------------------
-    def _take_fault(self, path: str, model: str | None, kinds: frozenset[str] = FAULT_KINDS) -> Fault | None:
+    def _take_fault(
+        self, path: str, model: str | None, kinds: frozenset[str] = FAULT_KINDS, method: str = "GET"
+    ) -> Fault | None:
         with self._lock:
             for fault in self.faults:
                 if fault.kind not in kinds or not fault.matches_request(path, model):
+                    continue
+                if fault.method is not None and fault.method != method:
                     continue
                 if fault.kind == "missing_fields":
                     continue  # a property of the data (see _missing_fields), not of a request
@@ -428,15 +508,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._error(404, None, "Not Found")
         model = None
         if path.startswith("/api/models/"):
-            model = unquote(path[len("/api/models/") :]).split("/revision/", 1)[0].split("/tree/", 1)[0]
-            model = model.removesuffix("/refs")
+            model = _model_of(path)
         elif "/resolve/" in path:
             model = unquote(path.lstrip("/").split("/resolve/", 1)[0])
-        fault = self.fake._take_fault(path, model)
+        fault = self.fake._take_fault(path, model, method="GET")
         if fault is not None and self._apply_fault(fault, model):
             return None
         if path == "/api/models":
             return self._list(query)
+        if path.startswith("/api/models/") and "/discussions" in path:
+            return self._discussions(path, query)
         if path.startswith("/api/models/") and "/tree/" in path:
             return self._tree(path)
         if path.startswith("/api/models/") and path.endswith("/refs"):
@@ -450,6 +531,141 @@ class _Handler(BaseHTTPRequestHandler):
         if "/resolve/" in path:
             return self._resolve(path)
         return self._error(404, None, "Not Found")
+
+    def do_POST(self) -> None:  # noqa: N802
+        split = urlsplit(self.path)
+        path = split.path
+        query = parse_qsl(split.query, keep_blank_values=True)
+        self._log(path, query)
+        self._slow_seconds = 0.0
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        model = _model_of(path) if path.startswith("/api/models/") else None
+        fault = self.fake._take_fault(path, model, method="POST")
+        if fault is not None and self._apply_fault(fault, model):
+            return None
+        if path.startswith("/api/models/") and ("/preupload/" in path or "/commit/" in path):
+            return self._write(path, query, body)
+        return self._error(404, None, "Not Found")
+
+    # -- POST /api/models/{repo}/preupload/{rev} and /commit/{rev} (what HfApi.create_commit sends) ----
+    def _write(self, path: str, query: list[tuple[str, str]], body: bytes) -> None:
+        action = "preupload" if "/preupload/" in path else "commit"
+        repo_part, _, revision = path[len("/api/models/") :].partition(f"/{action}/")
+        repo_id, revision = unquote(repo_part), unquote(revision)
+        token = (self.headers.get("authorization") or "").removeprefix("Bearer ").strip()
+        if not token or (token not in self.fake.write_tokens and token not in self.fake.read_tokens):
+            return self._error(401, None, "Invalid credentials in Authorization header")
+        record = self.fake._find(repo_id)
+        if record is None:
+            return self._repo_not_found(repo_id)
+        create_pr = _truthy(dict(query).get("create_pr"))
+        if token not in self.fake.write_tokens:
+            what = "open a pull request on" if create_pr else "push to"
+            return self._error(403, None, f"You don't have the rights to {what} {repo_id}: your token is read-only")
+        if revision != "main":
+            return self._error(400, None, f"the fake Hub only takes commits to main (got {revision!r})")
+        if action == "preupload":
+            try:
+                files = json.loads(body)["files"]
+            except (ValueError, KeyError, TypeError):
+                return self._error(400, None, "Invalid preupload payload")
+            out = []
+            for item in files:
+                existing = _file_content(record, item["path"])
+                oid = _git_blob_sha(existing) if existing is not None else None
+                out.append({"path": item["path"], "uploadMode": "regular", "shouldIgnore": False, "oid": oid})
+            return self._json(200, {"files": out, "commitOid": record["sha"]})
+        if self.headers.get("content-type", "").split(";")[0] != "application/x-ndjson":
+            return self._error(400, None, "A commit is an application/x-ndjson body")
+        try:
+            lines = [json.loads(line) for line in body.splitlines() if line.strip()]
+        except ValueError:
+            return self._error(400, None, "Invalid NDJSON")
+        if not lines or lines[0].get("key") != "header":
+            return self._error(400, None, "The first line of a commit must be its header")
+        header, files = lines[0]["value"], {}
+        for line in lines[1:]:
+            value = line.get("value") or {}
+            if line.get("key") != "file" or value.get("encoding") != "base64":
+                return self._error(400, None, f"the fake Hub only takes regular files (got {line.get('key')!r})")
+            files[value["path"]] = base64.b64decode(value["content"])
+        if not create_pr:
+            return self._error(403, None, "the fake Hub only takes commits as pull requests (create_pr=1)")
+        pull = self.fake._open_pull(
+            record["id"],
+            files,
+            title=header.get("summary", ""),
+            description=header.get("description", ""),
+            author="ladder-bot",
+        )
+        with self.fake._lock:
+            self.fake.commits.append(
+                {
+                    "repo": record["id"],
+                    "revision": revision,
+                    "create_pr": create_pr,
+                    "summary": header.get("summary", ""),
+                    "description": header.get("description", ""),
+                    "files": files,
+                    "sha": pull["sha"],
+                    "pr_num": pull["num"],
+                }
+            )
+        return self._json(
+            200,
+            {
+                "success": True,
+                "commitOid": pull["sha"],
+                "commitUrl": f"{self.fake.url}/{record['id']}/commit/{pull['sha']}",
+                "pullRequestUrl": f"{self.fake.url}/{record['id']}/discussions/{pull['num']}",
+            },
+        )
+
+    # -- GET /api/models/{repo}/discussions[/{num}] ---------------------------------------------------
+    def _discussions(self, path: str, query: list[tuple[str, str]]) -> None:
+        repo_part, _, rest = path[len("/api/models/") :].partition("/discussions")
+        record = self.fake._find(unquote(repo_part))
+        if record is None:
+            return self._repo_not_found(unquote(repo_part))
+        pulls = self.fake.pull_requests(record["id"])
+
+        def item(pull: dict[str, Any]) -> dict[str, Any]:
+            return {
+                "num": pull["num"],
+                "title": pull["title"],
+                "status": pull["status"],
+                "isPullRequest": True,
+                "createdAt": pull["createdAt"],
+                "author": {"name": pull["author"]},
+                "repo": {"name": record["id"], "type": "model"},
+                "pinned": False,
+                "numComments": 1,
+            }
+
+        if rest.strip("/"):
+            pull = next((p for p in pulls if str(p["num"]) == rest.strip("/")), None)
+            if pull is None:
+                return self._error(404, None, "Discussion not found")
+            return self._json(
+                200,
+                {
+                    **item(pull),
+                    "events": [],
+                    "changes": {"base": "refs/heads/main"},
+                    "filesWithConflicts": [],
+                    "diff": "",
+                },
+            )
+        params = dict(query)
+        if params.get("type") == "discussion":
+            pulls = []
+        if params.get("status") in ("open", "closed"):
+            pulls = [p for p in pulls if (p["status"] == "open") == (params["status"] == "open")]
+        page = int(params.get("p") or 0)
+        size = 50
+        chosen = pulls[::-1][page * size : (page + 1) * size]  # newest first, as the Hub lists them
+        return self._json(200, {"discussions": [item(p) for p in chosen], "count": len(pulls), "start": page * size})
 
     # -- GET /api/models ---------------------------------------------------------------------------
     def _list(self, query: list[tuple[str, str]]) -> None:
@@ -662,6 +878,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "Accept-Ranges": "bytes",
             },
         )
+
+
+def _model_of(path: str) -> str:
+    """The repo id in an `/api/models/{repo}/...` path."""
+    model = unquote(path[len("/api/models/") :])
+    for part in ("/revision/", "/tree/", "/discussions", "/preupload/", "/commit/"):
+        model = model.split(part, 1)[0]
+    return model.removesuffix("/refs")
 
 
 def _git_blob_sha(content: bytes) -> str:

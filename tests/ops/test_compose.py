@@ -110,3 +110,12 @@ def test_application_services_read_settings_from_the_env_file_and_require_a_secr
             assert "SECRET_KEY" not in environment and "LADDER_REQUIRE_SECRET_KEY" not in environment
         else:
             assert environment["LADDER_REQUIRE_SECRET_KEY"] == "1", name
+
+
+def test_web_and_workers_get_the_hub_publishing_settings_and_evaluation_workers_never_the_write_token(compose_model):
+    services = compose_model["services"]
+    for name in ("web", "worker", "beat"):
+        environment = services[name]["environment"]
+        assert {"LADDER_HUB_WRITE_TOKEN", "LADDER_PUBLIC_URL"} <= set(environment), name
+    for name in ("worker-evals", "worker-evals-gpu"):
+        assert "LADDER_HUB_WRITE_TOKEN" not in services[name]["environment"], name

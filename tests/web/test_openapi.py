@@ -24,6 +24,7 @@ API_PATHS = {
     "/api/v1/evaluations/{run_id}/items/": {"get"},
     "/api/v1/evaluations/{run_id}/export/": {"get"},
     "/api/v1/evaluations/{run_id}/export/samples/": {"get"},
+    "/api/v1/evaluations/{run_id}/publish/": {"post"},
     "/api/v1/imports/": {"get", "post"},
     "/api/v1/imports/{import_id}/": {"get"},
     "/api/v1/imports/jobs/{job_id}/": {"get"},
@@ -128,6 +129,7 @@ def test_error_responses_match_what_each_operation_can_answer(schema):
     assert {"400", "401", "403", "404", "409", "413", "415", "429", "503"} <= codes("/api/v1/evaluations/", "post")
     assert {"401", "403", "404", "409"} <= codes("/api/v1/evaluations/{run_id}/cancel/", "post")
     assert {"401", "403"} <= codes("/api/v1/syncs/", "get")
+    assert {"401", "403", "404", "409", "502", "503"} <= codes("/api/v1/evaluations/{run_id}/publish/", "post")
     # Submissions are throttled per user and anonymous readers per address: 429 with Retry-After.
     assert "429" in codes("/api/v1/evaluations/", "post") and "429" in codes("/api/v1/leaderboard/", "get")
     for path, operations in schema["paths"].items():
