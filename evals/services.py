@@ -942,8 +942,9 @@ def _stored_method(run: EvalRun, benchmark: str) -> str:
     return "loglikelihood" if has_ll else "generative"
 
 
-def _stored_variant(run: EvalRun, benchmark: str) -> dict[str, str]:
-    """The variant the benchmark was asked in (evals/generative.py), as recorded when it was scored."""
+def _stored_variant(run: EvalRun, benchmark: str, method: str | None = None) -> dict[str, str]:
+    """The variant the benchmark was asked in (evals/generative.py), as recorded when it was scored; for
+    results stored before variants were recorded, deduced from the result's method (`method`, if known)."""
     from evals import generative
     from evals.benchmarks import BENCHMARKS
 
@@ -952,7 +953,7 @@ def _stored_variant(run: EvalRun, benchmark: str) -> dict[str, str]:
         return dict(known)
     spec = BENCHMARKS[benchmark]
     multiple_choice = spec.output_type != "generate_until"
-    if multiple_choice and _stored_method(run, benchmark) == generative.GENERATIVE:
+    if multiple_choice and (method or _stored_method(run, benchmark)) == generative.GENERATIVE:
         return generative.chat_variant(benchmark).as_dict()
     return generative.default_variant(benchmark).as_dict()
 
@@ -1014,7 +1015,7 @@ def _benchmark_result_store(run: EvalRun, plan: Any, *, final: bool = False) -> 
             "stderr": score.stderr,
             "n": score.n,
             "method": score.method,
-            "variant": _stored_variant(run, plan.benchmark)["name"][:60],
+            "variant": _stored_variant(run, plan.benchmark, score.method)["name"][:60],
             "n_shot": score.n_shot,
             "unparsed": unparsed,
             "answer_stats": stats,
@@ -1039,7 +1040,7 @@ def eval_run_verdict(run: EvalRun) -> dict[str, Any]:
             "benchmark", "method", "n", "unparsed", "answer_stats", "prompt_tokens", "completion_tokens"
         )
     )
-    variants = [_stored_variant(run, r["benchmark"]).get("method", generative.LOGLIKELIHOOD) for r in rows]
+    variants = [_stored_variant(run, r["benchmark"], r["method"]).get("method", generative.LOGLIKELIHOOD) for r in rows]
     reasons = generative.degenerate_reasons(
         rows,
         max_unparsed_share=settings.EVAL_MAX_UNPARSED_SHARE,
