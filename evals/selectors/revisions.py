@@ -78,11 +78,6 @@ def run_on_ranked_revision(run: EvalRun) -> bool:
     return EvalRun.objects.filter(pk=run.pk).filter(run_revision_ranks_q()).exists()
 
 
-def run_flag_blocks_rank(run: EvalRun) -> bool:
-    """Whether the run's degenerate flag keeps it off the ranked boards (flagged, not accepted)."""
-    return bool(run.flagged and run.flag_accepted_at is None)
-
-
 def run_revision_note(run: EvalRun) -> str:
     """What the model's history says of a run whose revision does not rank ("" for one that does)."""
     if run_on_ranked_revision(run):
