@@ -322,8 +322,8 @@ def score_docs(
     """Score `docs` with `backend`, calling `on_item` for every doc as soon as its batch is scored.
 
     Returns the method used: "loglikelihood", or "generative" (gsm8k, or the benchmark's chat variant when
-    the backend has no prompt log-probabilities: `benchmark_variant`, evals/generative.py). Checks `should_stop()` between batches and
-    returns early when it is true. Few-shot contexts depend only on each doc's position, so scoring a
+    the backend has no prompt log-probabilities: `benchmark_variant`, evals/generative.py). Checks
+    `should_stop()` between batches and returns early when it is true. Few-shot contexts depend only on each doc's position, so scoring a
     remainder after a restart gives the same prompts. Raises DataError (few-shot split missing) and whatever
     the backend raises (BackendError).
     """
@@ -351,7 +351,7 @@ def score_docs(
             break
         batch = ordered[start : start + step]
         if spec.output_type == "generate_until" and variant.method == GENERATIVE:
-            _score_chat_cot_batch(spec, batch, backend, on_item)
+            _score_chat_cot_batch(spec, batch, backend, sampler, on_item)
         elif spec.output_type == "generate_until":
             _score_generation_batch(spec, batch, backend, sampler, on_item)
         elif method == "loglikelihood":
@@ -460,13 +460,29 @@ def _score_generative_choice_batch(
         )
 
 
+def _chat_cot_fewshot_prefix(doc: Doc, sampler: FewshotSampler | None) -> str:
+    """Few-shot GSM8K examples in gsm8k_cot_llama's format: the problem, the reference reasoning, and
+    "The final answer is N", joined by a blank line (the suite's shots, never silently 0)."""
+    if sampler is None or sampler.n_shot <= 0:
+        return ""
+    parts = []
+    for example in sampler.examples(doc):
+        reasoning, _sep, final = str(example["answer"]).partition("####")
+        parts.append(f"{chat_cot_prompt(example)}\n{reasoning.strip()} The final answer is {final.strip()}")
+    return "\n\n".join(parts) + "\n\n"
+
+
 def _score_chat_cot_batch(
-    spec: BenchmarkSpec, batch: Sequence[Doc], backend: Backend, on_item: Callable[[ItemOutcome], None]
+    spec: BenchmarkSpec,
+    batch: Sequence[Doc],
+    backend: Backend,
+    sampler: FewshotSampler | None,
+    on_item: Callable[[ItemOutcome], None],
 ) -> None:
-    """GSM8K as gsm8k_cot_llama asks it (0-shot): strict "The final answer is N", flexible last number."""
+    """GSM8K as gsm8k_cot_llama asks it: strict "The final answer is N", flexible last number."""
     from evals.benchmarks.gsm8k import exact_match
 
-    prompts = [chat_cot_prompt(doc.fields) for doc in batch]
+    prompts = [_chat_cot_fewshot_prefix(doc, sampler) + chat_cot_prompt(doc.fields) for doc in batch]
     requests = [GenerationRequest(context=p, until=(), max_new_tokens=CHAT_COT_MAX_TOKENS, chat=True) for p in prompts]
     outs = backend.generate(requests)
     if len(outs) != len(requests):

@@ -224,3 +224,18 @@ def test_the_run_method_is_shared_or_mixed():
     assert run_method(["loglikelihood", "loglikelihood"]) == "loglikelihood"
     assert run_method(["generative"]) == "generative"
     assert run_method(["loglikelihood", "generative"]) == "mixed"
+
+
+def test_few_shot_chat_variants_show_answered_examples_before_the_question():
+    plan = run_plan(suite="quick", benchmarks=["arc_easy"], limit=1)[0]
+    backend = _ChatOnly("The best answer is B.")
+    score_docs(benchmark="arc_easy", docs=plan.docs, backend=backend, n_shot=2, on_item=lambda o: None)
+    context = backend.requests[0].context
+    assert context.count("Given the following question") == 3 and context.count("\nThe best answer is ") == 2
+
+    plan = run_plan(suite="quick", benchmarks=["gsm8k"], limit=1)[0]
+    backend = _ChatOnly("The final answer is 18")
+    score_docs(benchmark="gsm8k", docs=plan.docs, backend=backend, n_shot=2, on_item=lambda o: None)
+    context = backend.requests[0].context
+    # three instructions name the format, and the two examples are answered in it
+    assert context.count("Given the following problem") == 3 and context.count("The final answer is ") == 5
