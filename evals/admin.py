@@ -22,7 +22,18 @@ class BenchmarkResultInline(admin.TabularInline):
     model = BenchmarkResult
     extra = 0
     can_delete = False
-    fields = ("benchmark", "primary_metric", "value", "stderr", "n", "method", "n_shot")
+    fields = (
+        "benchmark",
+        "primary_metric",
+        "value",
+        "stderr",
+        "n",
+        "method",
+        "variant",
+        "unparsed",
+        "answer_stats",
+        "n_shot",
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
@@ -37,6 +48,8 @@ class EvalRunAdmin(admin.ModelAdmin):
         "suite",
         "backend",
         "status",
+        "method",
+        "flagged",
         "progress_done",
         "progress_total",
         "is_partial",
@@ -45,13 +58,13 @@ class EvalRunAdmin(admin.ModelAdmin):
         "created_at",
         "finished_at",
     )
-    list_filter = ("status", "suite", "backend", "is_partial")
+    list_filter = ("status", "suite", "backend", "method", "flagged", "is_partial")
     search_fields = ("model__repo_id", "error", "worker_host")
     list_select_related = ("model", "submitted_by")
     raw_id_fields = ("model", "submitted_by")
     readonly_fields = [f.name for f in EvalRun._meta.fields]
     inlines = [BenchmarkResultInline]
-    actions = ["cancel_runs", "retry_runs", "publish_runs"]
+    actions = ["cancel_runs", "retry_runs", "accept_flags", "publish_runs"]
     date_hierarchy = "created_at"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -95,6 +108,10 @@ class EvalRunAdmin(admin.ModelAdmin):
                 message = _("#%(id)d: published before: %(url)s") % {"id": run.pk, "url": pr}
             self.message_user(request, message, messages.SUCCESS)
 
+    @admin.action(description=_("Accept flagged scores (the selected degenerate runs rank from now on)"))
+    def accept_flags(self, request: HttpRequest, queryset: QuerySet[EvalRun]) -> None:
+        self._apply(request, queryset, services.eval_run_accept_flag, str(_("accepted: they rank now")))
+
 
 class _ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -109,7 +126,18 @@ class _ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(BenchmarkResult)
 class BenchmarkResultAdmin(_ReadOnlyAdmin):
-    list_display = ("run", "benchmark", "primary_metric", "value", "stderr", "n", "method", "n_shot")
+    list_display = (
+        "run",
+        "benchmark",
+        "primary_metric",
+        "value",
+        "stderr",
+        "n",
+        "method",
+        "variant",
+        "unparsed",
+        "n_shot",
+    )
     list_filter = ("benchmark", "method")
     list_select_related = ("run", "run__model")
     search_fields = ("run__model__repo_id", "benchmark")

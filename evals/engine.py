@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -29,13 +28,26 @@ from typing import Any
 from evals.backends.base import Backend
 from evals.benchmarks import BENCHMARKS, FEWSHOT_DELIMITER, TARGET_DELIMITER, BenchmarkSpec, argmax
 from evals.data import DataError, load_split
+from evals.generative import (
+    CHAT_COT_MAX_TOKENS,
+    CHAT_MC_MAX_TOKENS,
+    GENERATIVE,
+    LETTERS,
+    Variant,
+    chat_choice_prompt,
+    chat_cot_prompt,
+    chat_variant,
+    default_variant,
+    parse_choice,
+    parse_final_number,
+)
 from evals.suites import SUITES
 from evals.types import BenchmarkScore, Doc, GenerationRequest, ItemOutcome, LoglikelihoodRequest
 
 # Bump when prompts, sampling or metrics change: stored runs record the version that produced them.
 # The suffix names the lm-evaluation-harness release the definitions mirror (0.4.13, as the README says;
 # EvalRun.engine_version holds 20 characters).
-ENGINE_VERSION = "2026.11-lmeval0.4.13"
+ENGINE_VERSION = "2026.12-lmeval0.4.13"
 
 FEWSHOT_SEED = 1234  # lm-eval's default fewshot_random_seed
 
@@ -44,6 +56,7 @@ __all__ = [
     "BenchmarkPlan",
     "DataError",
     "aggregate",
+    "benchmark_variant",
     "build_context",
     "run_plan",
     "score_docs",
@@ -242,31 +255,12 @@ def _prepare_loglikelihood(spec: BenchmarkSpec, doc: Doc, sampler: FewshotSample
     return _Prepared(doc=doc, prompt=ctx, choices=choices, requests=reqs)
 
 
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
-
-def generative_choice_prompt(spec: BenchmarkSpec, doc: Doc, sampler: FewshotSampler | None) -> tuple[str, list[str]]:
-    """A lettered question for backends without prompt log-probabilities: (prompt, choices shown)."""
-    if spec.multiple_inputs:
-        options = [str(doc.fields["option1"]), str(doc.fields["option2"])]
-        body = f"{doc.fields['sentence']}\nWhich option fills the blank (_)?"
-    else:
-        options = spec.doc_to_choice(doc.fields)
-        ctx = build_context(spec, doc, sampler)
-        assert isinstance(ctx, str)
-        if options == list(_LETTERS[: len(options)]):  # already lettered (MMLU, C-Eval, CMMLU)
-            return ctx, options
-        body = ctx
-    lines = "\n".join(f"{_LETTERS[i]}. {opt}" for i, opt in enumerate(options))
-    prompt = f"{body}\n{lines}\nAnswer with the letter of the correct option.\nAnswer:"
-    return prompt, options
-
-
-def parse_letter(text: str, n_choices: int) -> int | None:
-    """The first standalone option letter in a completion ("B", "B.", "(B)", "The answer is B")."""
-    allowed = _LETTERS[:n_choices]
-    match = re.search(rf"(?<![A-Za-z])([{allowed}])(?![A-Za-z])", text)
-    return allowed.index(match.group(1)) if match else None
+def benchmark_variant(benchmark: str, backend: Backend) -> Variant:
+    """How the benchmark is asked of this backend (evals/generative.py): lm-eval's default task when the
+    backend scores continuations, else its chat variant (multiple choice and GSM8K alike)."""
+    if getattr(backend, "supports_loglikelihood", True):
+        return default_variant(benchmark)
+    return chat_variant(benchmark)
 
 
 def _outcome(
@@ -278,8 +272,11 @@ def _outcome(
     prediction: Any,
     target: Any,
     correct: bool,
+    usage: tuple[int | None, int | None] = (None, None),
 ) -> ItemOutcome:
     return ItemOutcome(
+        prompt_tokens=usage[0],
+        completion_tokens=usage[1],
         benchmark=spec.key,
         item_id=prep.doc.item_id,
         position=prep.doc.position,
@@ -324,9 +321,9 @@ def score_docs(
 ) -> str:
     """Score `docs` with `backend`, calling `on_item` for every doc as soon as its batch is scored.
 
-    Returns the method used: "loglikelihood", or "generative" (gsm8k, or multiple choice asked as a lettered
-    question when the backend has no prompt log-probabilities). Checks `should_stop()` between batches and
-    returns early when it is true. Few-shot contexts depend only on each doc's position, so scoring a
+    Returns the method used: "loglikelihood", or "generative" (gsm8k, or the benchmark's chat variant when
+    the backend has no prompt log-probabilities: `benchmark_variant`, evals/generative.py). Checks
+    `should_stop()` between batches and returns early when it is true. Few-shot contexts depend only on each doc's position, so scoring a
     remainder after a restart gives the same prompts. Raises DataError (few-shot split missing) and whatever
     the backend raises (BackendError).
     """
@@ -338,12 +335,11 @@ def score_docs(
     batch_size = max(1, int(batch_size))
     ordered = sorted(docs, key=lambda d: d.position)
 
-    if spec.output_type == "generate_until":
+    variant = benchmark_variant(benchmark, backend)
+    if spec.output_type == "generate_until" or variant.method == GENERATIVE:
         method = "generative"
-    elif getattr(backend, "supports_loglikelihood", True):
-        method = "loglikelihood"
     else:
-        method = "generative"
+        method = "loglikelihood"
 
     # A backend may want more sequences per generation call than per scoring call (on a CPU a decoding step
     # costs about the same for 32 sequences as for 8: reading the weights dominates).
@@ -354,7 +350,9 @@ def score_docs(
         if should_stop():
             break
         batch = ordered[start : start + step]
-        if spec.output_type == "generate_until":
+        if spec.output_type == "generate_until" and variant.method == GENERATIVE:
+            _score_chat_cot_batch(spec, batch, backend, sampler, on_item)
+        elif spec.output_type == "generate_until":
             _score_generation_batch(spec, batch, backend, sampler, on_item)
         elif method == "loglikelihood":
             _score_loglikelihood_batch(spec, batch, backend, sampler, on_item)
@@ -375,9 +373,11 @@ def _score_loglikelihood_batch(
     lls = backend.loglikelihood(flat)
     if len(lls) != len(flat):
         raise RuntimeError(f"backend returned {len(lls)} log-likelihoods for {len(flat)} requests")
+    usages = _usage(backend, len(flat))
     offset = 0
     for prep in prepared:
         item_lls = [float(x) for x in lls[offset : offset + len(prep.requests)]]
+        usage = _summed(usages[offset : offset + len(prep.requests)])
         offset += len(prep.requests)
         metrics = spec.process_results(prep.doc.fields, item_lls)
         pred = argmax(item_lls)
@@ -391,8 +391,35 @@ def _score_loglikelihood_batch(
                 pred,
                 _gold(spec, prep.doc),
                 _correct_mc(spec, prep.doc, pred),
+                usage,
             )
         )
+
+
+def _usage(backend: Backend, count: int) -> list[tuple[int | None, int | None]]:
+    """Tokens the endpoint reported for each request of the backend's last call (None where not reported)."""
+    reported = list(getattr(backend, "last_usage", None) or [])
+    if len(reported) != count:
+        return [(None, None)] * count
+    return [(u.get("prompt_tokens"), u.get("completion_tokens")) if u else (None, None) for u in reported]
+
+
+def _summed(usages: Sequence[tuple[int | None, int | None]]) -> tuple[int | None, int | None]:
+    prompt = [p for p, _c in usages if p is not None]
+    completion = [c for _p, c in usages if c is not None]
+    return (sum(prompt) if prompt else None, sum(completion) if completion else None)
+
+
+def _chat_fewshot_prefix(spec: BenchmarkSpec, doc: Doc, sampler: FewshotSampler | None) -> str:
+    """Few-shot examples in the chat format, each answered "The best answer is X.", joined by a blank line."""
+    if sampler is None or sampler.n_shot <= 0:
+        return ""
+    parts = []
+    for example in sampler.examples(doc):
+        prompt, _options = chat_choice_prompt(spec, example)
+        gold = spec.doc_to_text(example) if spec.multiple_inputs else spec.doc_to_target(example)
+        parts.append(f"{prompt}\nThe best answer is {LETTERS[int(gold)]}.")
+    return "\n\n".join(parts) + "\n\n"
 
 
 def _score_generative_choice_batch(
@@ -402,11 +429,21 @@ def _score_generative_choice_batch(
     sampler: FewshotSampler | None,
     on_item: Callable[[ItemOutcome], None],
 ) -> None:
-    prompts = [generative_choice_prompt(spec, doc, sampler) for doc in batch]
-    outs = backend.generate([GenerationRequest(context=p, until=("\n\n",), max_new_tokens=32) for p, _ in prompts])
-    for doc, (prompt, options), text in zip(batch, prompts, outs, strict=True):
-        pred = parse_letter(text, len(options))
-        correct = pred is not None and _correct_mc(spec, doc, pred)
+    prompts = []
+    for doc in batch:
+        prompt, options = chat_choice_prompt(spec, doc.fields)
+        prompts.append((_chat_fewshot_prefix(spec, doc, sampler) + prompt, options))
+    # No stop sequences: a chat API cannot be prefilled with lm-eval's gen_prefix, so the reply is read whole.
+    requests = [
+        GenerationRequest(context=p, until=(), max_new_tokens=CHAT_MC_MAX_TOKENS, chat=True) for p, _ in prompts
+    ]
+    outs = backend.generate(requests)
+    if len(outs) != len(requests):
+        raise RuntimeError(f"backend returned {len(outs)} completions for {len(requests)} requests")
+    usages = _usage(backend, len(requests))
+    for doc, (prompt, options), text, usage in zip(batch, prompts, outs, usages, strict=True):
+        parsed = parse_choice(text, options)
+        correct = parsed.index is not None and _correct_mc(spec, doc, parsed.index)
         prep = _Prepared(doc=doc, prompt=prompt, choices=options, requests=[])
         on_item(
             _outcome(
@@ -415,11 +452,51 @@ def _score_generative_choice_batch(
                 [],
                 text,
                 {"acc": 1.0 if correct else 0.0},
-                pred if pred is not None else -1,
+                parsed.index if parsed.index is not None else -1,
                 _gold(spec, doc),
                 correct,
+                usage,
             )
         )
+
+
+def _chat_cot_fewshot_prefix(doc: Doc, sampler: FewshotSampler | None) -> str:
+    """Few-shot GSM8K examples in gsm8k_cot_llama's format: the problem, the reference reasoning, and
+    "The final answer is N", joined by a blank line (the suite's shots, never silently 0)."""
+    if sampler is None or sampler.n_shot <= 0:
+        return ""
+    parts = []
+    for example in sampler.examples(doc):
+        reasoning, _sep, final = str(example["answer"]).partition("####")
+        parts.append(f"{chat_cot_prompt(example)}\n{reasoning.strip()} The final answer is {final.strip()}")
+    return "\n\n".join(parts) + "\n\n"
+
+
+def _score_chat_cot_batch(
+    spec: BenchmarkSpec,
+    batch: Sequence[Doc],
+    backend: Backend,
+    sampler: FewshotSampler | None,
+    on_item: Callable[[ItemOutcome], None],
+) -> None:
+    """GSM8K as gsm8k_cot_llama asks it: strict "The final answer is N", flexible last number."""
+    from evals.benchmarks.gsm8k import exact_match
+
+    prompts = [_chat_cot_fewshot_prefix(doc, sampler) + chat_cot_prompt(doc.fields) for doc in batch]
+    requests = [GenerationRequest(context=p, until=(), max_new_tokens=CHAT_COT_MAX_TOKENS, chat=True) for p in prompts]
+    outs = backend.generate(requests)
+    if len(outs) != len(requests):
+        raise RuntimeError(f"backend returned {len(outs)} completions for {len(requests)} requests")
+    usages = _usage(backend, len(requests))
+    for doc, prompt, text, usage in zip(batch, prompts, outs, usages, strict=True):
+        strict, flexible = parse_final_number(text)
+        metrics = {
+            "exact_match": exact_match(strict, doc.fields["answer"]),
+            "exact_match_flexible": exact_match(flexible, doc.fields["answer"]),
+        }
+        prep = _Prepared(doc=doc, prompt=prompt, choices=[], requests=[])
+        target = spec.reference_answer(doc.fields)  # type: ignore[attr-defined]
+        on_item(_outcome(spec, prep, [], text, metrics, strict, target, metrics["exact_match"] == 1.0, usage))
 
 
 def _score_generation_batch(
@@ -440,11 +517,12 @@ def _score_generation_batch(
     outs = backend.generate(reqs)
     if len(outs) != len(reqs):
         raise RuntimeError(f"backend returned {len(outs)} completions for {len(reqs)} requests")
-    for doc, ctx, text in zip(batch, contexts, outs, strict=True):
+    usages = _usage(backend, len(reqs))
+    for doc, ctx, text, usage in zip(batch, contexts, outs, usages, strict=True):
         metrics, prediction = spec.score_generation(doc.fields, text)  # type: ignore[attr-defined]
         prep = _Prepared(doc=doc, prompt=ctx, choices=[], requests=[])
         target = spec.reference_answer(doc.fields)  # type: ignore[attr-defined]
-        on_item(_outcome(spec, prep, [], text, metrics, prediction, target, metrics[spec.primary_metric] == 1.0))
+        on_item(_outcome(spec, prep, [], text, metrics, prediction, target, metrics[spec.primary_metric] == 1.0, usage))
 
 
 # ---------------------------------------------------------------------------------------------- aggregation

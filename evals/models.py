@@ -55,6 +55,31 @@ class EvalRun(models.Model):
         help_text="measured here, or imported from an lm-eval run made elsewhere (see its ResultImport)",
     )
 
+    class Method(models.TextChoices):
+        """How multiple choice was scored (evals/generative.py); the boards never mix two methods."""
+
+        LOGLIKELIHOOD = "loglikelihood", _("log-likelihood")
+        GENERATIVE = "generative", _("generative")
+        MIXED = "mixed", _("mixed")
+
+    method = models.CharField(
+        max_length=14,
+        choices=Method.choices,
+        default=Method.LOGLIKELIHOOD,
+        db_index=True,
+        help_text="loglikelihood: lm-eval's default tasks; generative: chat variants; mixed: both (never ranked)",
+    )
+    # Degenerate scores (evals/generative.py degenerate_reasons): set when the run finishes.
+    flagged = models.BooleanField(default=False, db_index=True, help_text="unparsed or collapsed answers")
+    flag_reasons = models.JSONField(default=list, blank=True, help_text="[{benchmark, rule, share, ...}]")
+    flag_accepted_at = models.DateTimeField(null=True, blank=True, help_text="staff accepted the flagged scores")
+    flag_accepted_by = models.ForeignKey(
+        "auth.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="accepted_flagged_runs"
+    )
+    # Tokens the endpoint reported for the run's items (None: not reported, e.g. local weights).
+    prompt_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED, db_index=True)
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
@@ -90,6 +115,9 @@ class EvalRun(models.Model):
             models.CheckConstraint(
                 condition=models.Q(provenance__in=["measured", "imported"]), name="evalrun_provenance_valid"
             ),
+            models.CheckConstraint(
+                condition=models.Q(method__in=["loglikelihood", "generative", "mixed"]), name="evalrun_method_valid"
+            ),
         ]
         indexes = [models.Index(fields=["status", "heartbeat_at"]), models.Index(fields=["model", "suite", "status"])]
 
@@ -114,7 +142,14 @@ class BenchmarkResult(models.Model):
     stderr = models.FloatField(null=True, blank=True)
     n = models.PositiveIntegerField()
     method = models.CharField(max_length=20, default="loglikelihood", help_text="loglikelihood | generative")
+    variant = models.CharField(
+        max_length=60, blank=True, help_text="the lm-eval task or chat variant asked (evals/generative.py)"
+    )
     n_shot = models.PositiveSmallIntegerField(default=0)
+    unparsed = models.PositiveIntegerField(default=0, help_text="items whose answer could not be read (scored wrong)")
+    answer_stats = models.JSONField(default=dict, blank=True, help_text="{answer: count} of the parsed answers")
+    prompt_tokens = models.PositiveBigIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveBigIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -142,6 +177,8 @@ class ItemResult(models.Model):
     prediction = models.JSONField(null=True, blank=True)
     metrics = models.JSONField(default=dict, help_text='per-item metric values {"acc": 1.0, ...}')
     correct = models.BooleanField(default=False, help_text="the primary metric is 1 (or the best choice is right)")
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True, help_text="as the endpoint reported them")
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -904,6 +904,8 @@ class _RunRecorder:
                 prediction=o.prediction,
                 metrics={k: float(v) for k, v in o.metrics.items()},
                 correct=bool(o.correct),
+                prompt_tokens=o.prompt_tokens,
+                completion_tokens=o.completion_tokens,
             )
             for o in self.buffer
         ]
@@ -940,14 +942,53 @@ def _stored_method(run: EvalRun, benchmark: str) -> str:
     return "loglikelihood" if has_ll else "generative"
 
 
+def _stored_variant(run: EvalRun, benchmark: str, method: str | None = None) -> dict[str, str]:
+    """The variant the benchmark was asked in (evals/generative.py), as recorded when it was scored; for
+    results stored before variants were recorded, deduced from the result's method (`method`, if known)."""
+    from evals import generative
+    from evals.benchmarks import BENCHMARKS
+
+    known = (run.settings or {}).get("variants", {}).get(benchmark)
+    if known:
+        return dict(known)
+    spec = BENCHMARKS[benchmark]
+    multiple_choice = spec.output_type != "generate_until"
+    if multiple_choice and (method or _stored_method(run, benchmark)) == generative.GENERATIVE:
+        return generative.chat_variant(benchmark).as_dict()
+    return generative.default_variant(benchmark).as_dict()
+
+
+def _answer_counts(run: EvalRun, benchmark: str) -> tuple[int, dict[str, int]]:
+    """(unparsed, answer distribution) of a benchmark's stored items (evals.generative.answer_stats).
+
+    GSM8K's answer is the last number of the reply (lm-eval's flexible extract): a reply without any
+    number is unparsed, whatever its variant's strict format.
+    """
+    from evals import generative
+    from evals.benchmarks.gsm8k import INVALID, extract_flexible, normalize_answer
+
+    items = ItemResult.objects.filter(run=run, benchmark=benchmark).order_by()
+    if benchmark == "gsm8k":
+        predictions: list[Any] = []
+        for text in items.values_list("generated", flat=True):
+            found = extract_flexible(text or "")
+            predictions.append(found if found == INVALID else normalize_answer(found))
+    else:
+        predictions = list(items.values_list("prediction", flat=True))
+    return generative.answer_stats(predictions)
+
+
 def _benchmark_result_store(run: EvalRun, plan: Any, *, final: bool = False) -> bool:
     """Aggregate one benchmark from its stored items and upsert its BenchmarkResult; False (nothing written)
     while some of its items are not stored yet, unless `final` (the run's end writes what it has, as before).
 
     Called as soon as a benchmark's last item is stored (so pages and the API show its score while the
     run goes on) and again for every benchmark when the run finishes: the score depends only on the
-    stored items, so both writes are equal and a resumed attempt rewrites the same numbers.
+    stored items, so both writes are equal and a resumed attempt rewrites the same numbers. Besides the
+    metrics it stores the variant asked, the unparsed count, the answer distribution and the tokens.
     """
+    from django.db.models import Count, Sum
+
     from evals import engine
 
     metrics = list(
@@ -960,6 +1001,10 @@ def _benchmark_result_store(run: EvalRun, plan: Any, *, final: bool = False) -> 
     score = engine.aggregate(
         benchmark=plan.benchmark, item_metrics=metrics, n_shot=plan.n_shot, method=_stored_method(run, plan.benchmark)
     )
+    unparsed, stats = _answer_counts(run, plan.benchmark)
+    tokens = ItemResult.objects.filter(run=run, benchmark=plan.benchmark).aggregate(
+        prompt=Sum("prompt_tokens"), completion=Sum("completion_tokens"), reported=Count("prompt_tokens")
+    )
     BenchmarkResult.objects.update_or_create(
         run=run,
         benchmark=score.benchmark,
@@ -970,10 +1015,70 @@ def _benchmark_result_store(run: EvalRun, plan: Any, *, final: bool = False) -> 
             "stderr": score.stderr,
             "n": score.n,
             "method": score.method,
+            "variant": _stored_variant(run, plan.benchmark, score.method)["name"][:60],
             "n_shot": score.n_shot,
+            "unparsed": unparsed,
+            "answer_stats": stats,
+            "prompt_tokens": tokens["prompt"] if tokens["reported"] else None,
+            "completion_tokens": tokens["completion"],
         },
     )
     return True
+
+
+def eval_run_verdict(run: EvalRun) -> dict[str, Any]:
+    """The run-level facts its benchmark results decide: method, degenerate flag and token totals.
+
+    Returns the EvalRun fields to write (the services write them when the run finishes): `method` is the
+    variants' shared method or "mixed" (evals.generative.run_method); `flagged`/`flag_reasons` apply
+    evals.generative.degenerate_reasons with the EVAL_* thresholds; tokens are the results' sums.
+    """
+    from evals import generative
+
+    rows = list(
+        BenchmarkResult.objects.filter(run=run).values(
+            "benchmark", "method", "n", "unparsed", "answer_stats", "prompt_tokens", "completion_tokens"
+        )
+    )
+    variants = [_stored_variant(run, r["benchmark"], r["method"]).get("method", generative.LOGLIKELIHOOD) for r in rows]
+    reasons = generative.degenerate_reasons(
+        rows,
+        max_unparsed_share=settings.EVAL_MAX_UNPARSED_SHARE,
+        collapse_share=settings.EVAL_COLLAPSE_SHARE,
+        collapse_min_items=settings.EVAL_COLLAPSE_MIN_ITEMS,
+    )
+    prompt = [r["prompt_tokens"] for r in rows if r["prompt_tokens"] is not None]
+    completion = [r["completion_tokens"] for r in rows if r["completion_tokens"] is not None]
+    return {
+        "method": generative.run_method(variants),
+        "flagged": bool(reasons),
+        "flag_reasons": reasons,
+        "prompt_tokens": sum(prompt) if prompt else None,
+        "completion_tokens": sum(completion) if completion else None,
+    }
+
+
+def eval_run_accept_flag(*, run_id: int, user: Any) -> EvalRun:
+    """Staff accept a flagged run's scores as measurements: from now on it ranks like any other run.
+
+    Returns the run. Raises EvalRun.DoesNotExist, PermissionDenied (not staff) or RunStateError
+    (the run is not flagged, or already accepted).
+    """
+    if not _signed_in(user) or not user.is_staff:
+        raise PermissionDenied(_("Only staff can accept a flagged run."))
+    run = EvalRun.objects.get(pk=run_id)
+    updated = EvalRun.objects.filter(pk=run_id, flagged=True, flag_accepted_at__isnull=True).update(
+        flag_accepted_at=timezone.now(), flag_accepted_by=user
+    )
+    if not updated:
+        raise RunStateError(
+            "run_not_flagged",
+            _("Run #%(id)d is not flagged, or its flag was already accepted.") % {"id": run_id},
+        )
+    logger.info("eval run %s: flag accepted by %s", run_id, user.get_username())
+    _board_changed()
+    run.refresh_from_db()
+    return run
 
 
 def _board_changed() -> None:
@@ -1035,6 +1140,7 @@ def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | No
         described = dict(backend.describe() or {})
         run_settings = dict(run.settings or {})
         run_settings.setdefault("methods", {})
+        run_settings.setdefault("variants", {})
         run_settings["n_shot"] = {p.benchmark: p.n_shot for p in plans}
         run_settings["items"] = {p.benchmark: len(p.docs) for p in plans}
         run_settings["backend"] = {k: v for k, v in described.items() if k != "revision_sha"}
@@ -1062,6 +1168,7 @@ def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | No
             remaining = [d for d in plan.docs if str(d.item_id) not in stored]
             if remaining:
                 recorder.should_stop()
+                run_settings["variants"][plan.benchmark] = engine.benchmark_variant(plan.benchmark, backend).as_dict()
                 method = engine.score_docs(
                     benchmark=plan.benchmark,
                     docs=remaining,
@@ -1074,6 +1181,10 @@ def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | No
                 )
                 recorder.should_stop()
                 run_settings["methods"][plan.benchmark] = method
+                # What the backend found out while scoring (an endpoint's probe, its usage so far).
+                run_settings["backend"] = {
+                    k: v for k, v in dict(backend.describe() or {}).items() if k != "revision_sha"
+                }
                 EvalRun.objects.filter(pk=run.pk).update(settings=run_settings)
             # The benchmark's last item is stored: its score is shown now, not when the whole run ends.
             _benchmark_result_store(run, plan)
@@ -1084,9 +1195,12 @@ def eval_run_execute(*, run_id: int, on_progress: Callable[[EvalRun], None] | No
             for plan in plans:
                 _benchmark_result_store(run, plan, final=True)
             done = ItemResult.objects.filter(run=run).count()
-            if not _finish(run.pk, attempt, status=EvalRun.Status.SUCCEEDED, progress_done=done, error=""):
+            verdict = eval_run_verdict(run)
+            if not _finish(run.pk, attempt, status=EvalRun.Status.SUCCEEDED, progress_done=done, error="", **verdict):
                 raise _ClaimLost()
         logger.info("eval run %s succeeded (%d items)", run_id, done)
+        if verdict["flagged"]:
+            logger.warning("eval run %s flagged as degenerate: %s", run_id, verdict["flag_reasons"])
     except _ClaimLost:
         logger.warning("eval run %s: claim lost (reaped or cancelled); this attempt stops", run_id)
     except _StopRequested as stop:

@@ -32,6 +32,9 @@ class GenerationRequest:
     context: str
     until: tuple[str, ...]
     max_new_tokens: int = 256
+    # A chat variant's question (evals/generative.py): endpoints send it to /chat/completions as the user's
+    # message; backends without chat generate from it as plain text.
+    chat: bool = False
 
 
 @dataclass
@@ -50,6 +53,8 @@ class ItemOutcome:
     prediction: Any
     metrics: dict[str, float]
     correct: bool
+    prompt_tokens: int | None = None  # as the endpoint reported them (usage); None where unknown
+    completion_tokens: int | None = None
 
 
 @dataclass

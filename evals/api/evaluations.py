@@ -185,6 +185,30 @@ class EvaluationCancelApi(_EvaluationApi):
         return Response(EvaluationSerializer(_get_run(run_id), context={"request": request}).data)
 
 
+class EvaluationAcceptFlagApi(_EvaluationApi):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="evaluations_accept_flag",
+        request=None,
+        responses={200: EvaluationSerializer, 401: ERRORS[401], 403: ERRORS[403], 404: ERRORS[404], 409: ERRORS[409]},
+        summary="Accept a run flagged as degenerate (staff): its scores rank from now on",
+        description="A finished run is flagged when a benchmark's answers were unparsed beyond "
+        "LADDER_EVAL_MAX_UNPARSED_SHARE or a generative benchmark's answers collapsed onto one option; a flagged "
+        "run is kept off the ranked boards until staff accept it here. 409 when the run is not flagged or was "
+        "accepted already.",
+    )
+    def post(self, request: Request, run_id: int) -> Response:
+        _get_run(run_id)
+        try:
+            services.eval_run_accept_flag(run_id=run_id, user=request.user)
+        except PermissionDenied as exc:
+            raise exceptions.PermissionDenied(str(exc)) from exc
+        except services.SubmissionError as exc:
+            raise SubmissionRejected(exc) from exc
+        return Response(EvaluationSerializer(_get_run(run_id), context={"request": request}).data)
+
+
 class EvaluationItemListApi(_EvaluationApi):
     permission_classes = [IsAuthenticatedOrReadOnly]
     pagination_class = ItemCursorPagination  # named for the schema: the list is {next, previous, results}

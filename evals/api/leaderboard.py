@@ -29,6 +29,7 @@ from evals.api.leaderboard_serializers import (
     reported_row_data,
 )
 from evals.selectors.leaderboard import (
+    DEFAULT_METHOD,
     LeaderboardError,
     benchmark_info,
     benchmark_infos,
@@ -115,7 +116,10 @@ class LeaderboardApi(APIView):
             "`provenance`: all (default; measured and imported runs ranked together, each row's `run.provenance` "
             "says which), measured, imported, or reported: published figures of one `benchmark`, each with its "
             "shots and source, ranked by value and never against our runs, with a claim check against our "
-            "measured/imported result of the same benchmark and shots (`claim=contradicted` filters)."
+            "measured/imported result of the same benchmark and shots (`claim=contradicted` filters). "
+            "`method`: loglikelihood (default) or generative: scores of chat endpoints answering generatively rank "
+            "on their own board, never averaged with log-likelihood scores. Runs flagged as degenerate (unparsed "
+            "or collapsed answers) do not rank until staff accept them."
         ),
     )
     def get(self, request: Request) -> HttpResponse:
@@ -145,9 +149,11 @@ class LeaderboardApi(APIView):
                 page=params["page"],
                 per_page=params["per_page"],
                 provenance=provenance,
+                method=params.get("method") or DEFAULT_METHOD,
             )
             return {
                 "provenance": page.provenance,
+                "method": page.method,
                 "suite": page.suite,
                 "board": page.board,
                 "score": page.score,
@@ -259,6 +265,7 @@ class LeaderboardCsvApi(APIView):
                 score=params["score"],
                 ordering=params["ordering"],
                 provenance=provenance,
+                method=params.get("method") or DEFAULT_METHOD,
             )
         except LeaderboardError as exc:
             raise ValidationError(str(exc)) from exc

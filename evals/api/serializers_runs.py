@@ -53,12 +53,36 @@ class BenchmarkResultSerializer(serializers.Serializer):
     stderr = serializers.FloatField(allow_null=True)
     n = serializers.IntegerField()
     method = serializers.CharField(help_text="loglikelihood | generative")
+    variant = serializers.CharField(
+        help_text="The lm-eval task or chat variant the benchmark was asked in (e.g. arc_easy, arc_easy_chat, "
+        "gsm8k_cot_llama); empty for results stored before variants were recorded."
+    )
     n_shot = serializers.IntegerField()
+    unparsed = serializers.IntegerField(help_text="Items whose answer could not be read: scored wrong.")
+    answer_stats = serializers.DictField(
+        child=serializers.IntegerField(), help_text="How often each answer (option letter) was given, parsed ones."
+    )
+    prompt_tokens = serializers.IntegerField(allow_null=True, help_text="As the endpoint reported them; null if not.")
+    completion_tokens = serializers.IntegerField(allow_null=True)
     ci95 = serializers.ListField(
         child=serializers.FloatField(),
         allow_null=True,
         help_text="95% interval [low, high] of value (value ± 1.96 stderr, within 0..1); null without stderr",
     )
+
+
+class FlagSerializer(serializers.Serializer):
+    flagged = serializers.BooleanField(help_text="The run's answers were unparsed or collapsed onto one option.")
+    accepted = serializers.BooleanField(help_text="Staff accepted the flagged scores: the run ranks.")
+    accepted_at = serializers.DateTimeField(allow_null=True)
+    reasons = serializers.ListField(
+        child=serializers.DictField(), help_text="[{benchmark, rule (unparsed | collapsed), share, n, answer?}]"
+    )
+
+
+class TokensSerializer(serializers.Serializer):
+    prompt = serializers.IntegerField(allow_null=True)
+    completion = serializers.IntegerField(allow_null=True)
 
 
 class ProvenanceSerializer(serializers.Serializer):
@@ -103,6 +127,12 @@ class EvaluationSerializer(serializers.ModelSerializer):
     )
     revision_note = serializers.SerializerMethodField(help_text="Why the revision does not rank; empty when it does.")
     provenance = serializers.SerializerMethodField()
+    method = serializers.CharField(
+        help_text="How multiple choice was scored: loglikelihood (lm-eval's tasks), generative (chat variants) or "
+        "mixed; each method ranks on its own board, mixed on none."
+    )
+    flag = serializers.SerializerMethodField()
+    tokens = serializers.SerializerMethodField(help_text="Tokens the endpoint reported for the run's items.")
     timings = serializers.SerializerMethodField()
     submitted_by = serializers.SerializerMethodField(help_text="The submitter and staff only; null for others.")
 
@@ -133,6 +163,9 @@ class EvaluationSerializer(serializers.ModelSerializer):
             "worker_host",
             "submitted_by",
             "provenance",
+            "method",
+            "flag",
+            "tokens",
             "timings",
         ]
         read_only_fields = fields
@@ -169,6 +202,19 @@ class EvaluationSerializer(serializers.ModelSerializer):
     def get_revision_note(self, run: EvalRun) -> str:
         return run_revision_note(run)
 
+    @extend_schema_field(FlagSerializer)
+    def get_flag(self, run: EvalRun) -> dict[str, Any]:
+        return {
+            "flagged": run.flagged,
+            "accepted": run.flag_accepted_at is not None,
+            "accepted_at": run.flag_accepted_at,
+            "reasons": list(run.flag_reasons or []),
+        }
+
+    @extend_schema_field(TokensSerializer)
+    def get_tokens(self, run: EvalRun) -> dict[str, int | None]:
+        return {"prompt": run.prompt_tokens, "completion": run.completion_tokens}
+
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, run: EvalRun) -> dict[str, int]:
         return {"done": run.progress_done, "total": run.progress_total, "percent": run.progress_percent}
@@ -183,7 +229,12 @@ class EvaluationSerializer(serializers.ModelSerializer):
                 "stderr": r.stderr,
                 "n": r.n,
                 "method": r.method,
+                "variant": r.variant,
                 "n_shot": r.n_shot,
+                "unparsed": r.unparsed,
+                "answer_stats": r.answer_stats,
+                "prompt_tokens": r.prompt_tokens,
+                "completion_tokens": r.completion_tokens,
                 "ci95": (
                     None
                     if r.stderr is None
@@ -278,5 +329,7 @@ class ItemResultSerializer(serializers.ModelSerializer):
             "prediction",
             "metrics",
             "correct",
+            "prompt_tokens",
+            "completion_tokens",
         ]
         read_only_fields = fields

@@ -15,6 +15,11 @@ urlpatterns = [
     path("evaluations/", evaluations.EvaluationListCreateApi.as_view(), name="evaluation-list"),
     path("evaluations/<int:run_id>/", evaluations.EvaluationDetailApi.as_view(), name="evaluation-detail"),
     path("evaluations/<int:run_id>/cancel/", evaluations.EvaluationCancelApi.as_view(), name="evaluation-cancel"),
+    path(
+        "evaluations/<int:run_id>/accept-flag/",
+        evaluations.EvaluationAcceptFlagApi.as_view(),
+        name="evaluation-accept-flag",
+    ),
     path("evaluations/<int:run_id>/items/", evaluations.EvaluationItemListApi.as_view(), name="evaluation-items"),
     path("evaluations/<int:run_id>/export/", imports.EvaluationExportApi.as_view(), name="evaluation-export"),
     path(

@@ -20,6 +20,12 @@
   answer one address to the check and another to the connection, and every new connection (a retry,
   a dropped keep-alive) is checked again. Redirects are never followed (a 3xx is an error naming only
   its status), and proxy variables of the environment are ignored (the check must see the real target).
+- Generation: a chat variant's question (`GenerationRequest.chat`, evals/generative.py) goes to
+  `/v1/chat/completions` first and falls back to `/v1/completions` when the endpoint has no chat route
+  (404/405/501); other requests go to `/v1/completions` first and fall back to chat the same way.
+- Tokens: the `usage` the endpoint reports (prompt and completion tokens) is kept per request of the last
+  call (`last_usage`, which the engine stores per item) and summed for the run (`usage_total`, probe
+  included).
 - Timeouts, retries with exponential backoff on 429/5xx/connection errors (Retry-After honoured up
   to a cap) and a per-run request budget; every failure is a BackendError with a clear reason.
 
@@ -109,7 +115,11 @@ class OpenAIBackend:
         self._client: Any = None
         self._supports_ll: bool | None = None
         self._chat_only = False
+        self._no_chat = False
         self._echo_max_tokens = 0
+        self._post_usage: dict[str, int] | None = None
+        self.last_usage: list[dict[str, int] | None] = []
+        self.usage_total = {"prompt_tokens": 0, "completion_tokens": 0}
         self.probe_result: dict[str, Any] = {}
 
     # ---- HTTP ---------------------------------------------------------------------------------
@@ -161,6 +171,7 @@ class OpenAIBackend:
                         raise BackendError(f"the endpoint returned malformed JSON from {path}") from exc
                     if not isinstance(data, dict):
                         raise BackendError(f"the endpoint returned a non-object JSON from {path}")
+                    self._count_usage(data.get("usage"))
                     return data
                 if status == 429 or status >= 500:
                     last = f"HTTP {status}"
@@ -183,6 +194,24 @@ class OpenAIBackend:
                 logger.info("openai backend: %s from %s, retrying in %.1f s", last, path, delay)
                 time.sleep(delay)
         raise BackendError(f"the endpoint ({path}) failed after {self.max_retries + 1} tries: {last}")
+
+    def _count_usage(self, usage: Any) -> None:
+        """Keep the tokens a response reports (OpenAI's `usage`); None when it reports none."""
+        counted: dict[str, int] | None = None
+        if isinstance(usage, dict):
+            counted = {}
+            for key in ("prompt_tokens", "completion_tokens"):
+                value = usage.get(key)
+                if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+                    counted[key] = value
+                    self.usage_total[key] += value
+            counted = counted or None
+        self._post_usage = counted
+
+    def _request_usage(self) -> dict[str, int] | None:
+        """The usage of the last response, taken once."""
+        usage, self._post_usage = self._post_usage, None
+        return usage
 
     def close(self) -> None:
         if self._client is not None:
@@ -262,36 +291,43 @@ class OpenAIBackend:
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[float]:
         if not self.supports_loglikelihood:
             raise BackendError("the endpoint does not return usable prompt log-probabilities")
+        values: list[float] = []
+        self.last_usage = []
         try:
-            return [sum(self._continuation_logprobs(r.context, r.continuation)) for r in requests]
+            for r in requests:
+                self._post_usage = None
+                values.append(sum(self._continuation_logprobs(r.context, r.continuation)))
+                self.last_usage.append(self._request_usage())
         except _HTTPStatusError as exc:
             raise BackendError(str(exc)) from exc
+        return values
 
     # ---- generation --------------------------------------------------------------------------
-    def _generate_one(self, request: GenerationRequest) -> str:
-        stops = [s for s in request.until if s][:4]  # the API allows up to 4 stop sequences
-        if not self._chat_only:
-            payload: dict[str, Any] = {
-                "model": self.model_name,
-                "prompt": request.context,
-                "max_tokens": request.max_new_tokens,
-                "temperature": 0,
-            }
-            if stops:
-                payload["stop"] = stops
-            try:
-                data = self._post("/completions", payload)
-            except _HTTPStatusError as exc:
-                if exc.status not in (404, 405, 501):
-                    raise BackendError(str(exc)) from exc
-                self._chat_only = True  # a chat-only endpoint
-            else:
-                try:
-                    text = str(data["choices"][0]["text"])
-                except (KeyError, IndexError, TypeError) as exc:
-                    raise BackendError("the endpoint returned a completion without text") from exc
-                return _cut(text, request.until)
-        payload = {
+    def _complete(self, request: GenerationRequest, stops: list[str]) -> str | None:
+        """Text from /completions, or None when the endpoint has no such route (chat only)."""
+        payload: dict[str, Any] = {
+            "model": self.model_name,
+            "prompt": request.context,
+            "max_tokens": request.max_new_tokens,
+            "temperature": 0,
+        }
+        if stops:
+            payload["stop"] = stops
+        try:
+            data = self._post("/completions", payload)
+        except _HTTPStatusError as exc:
+            if exc.status not in (404, 405, 501):
+                raise BackendError(str(exc)) from exc
+            self._chat_only = True
+            return None
+        try:
+            return str(data["choices"][0]["text"])
+        except (KeyError, IndexError, TypeError) as exc:
+            raise BackendError("the endpoint returned a completion without text") from exc
+
+    def _chat(self, request: GenerationRequest, stops: list[str]) -> str | None:
+        """Text from /chat/completions, or None when the endpoint has no such route (completions only)."""
+        payload: dict[str, Any] = {
             "model": self.model_name,
             "messages": [{"role": "user", "content": request.context}],
             "max_tokens": request.max_new_tokens,
@@ -302,15 +338,36 @@ class OpenAIBackend:
         try:
             data = self._post("/chat/completions", payload)
         except _HTTPStatusError as exc:
-            raise BackendError(str(exc)) from exc
+            if exc.status not in (404, 405, 501) or self._chat_only:
+                raise BackendError(str(exc)) from exc
+            self._no_chat = True
+            return None
         try:
-            text = str(data["choices"][0]["message"]["content"] or "")
+            return str(data["choices"][0]["message"]["content"] or "")
         except (KeyError, IndexError, TypeError) as exc:
             raise BackendError("the endpoint returned a chat answer without content") from exc
+
+    def _generate_one(self, request: GenerationRequest) -> str:
+        stops = [s for s in request.until if s][:4]  # the API allows up to 4 stop sequences
+        self._post_usage = None
+        text: str | None = None
+        if request.chat and not self._no_chat:
+            text = self._chat(request, stops)
+        if text is None and not self._chat_only:
+            text = self._complete(request, stops)
+        if text is None:
+            text = self._chat(request, stops)
+        if text is None:
+            raise BackendError("the endpoint answers neither /completions nor /chat/completions")
         return _cut(text, request.until)
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[str]:
-        return [self._generate_one(r) for r in requests]
+        texts: list[str] = []
+        self.last_usage = []
+        for request in requests:
+            texts.append(self._generate_one(request))
+            self.last_usage.append(self._request_usage())
+        return texts
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -319,7 +376,10 @@ class OpenAIBackend:
             "device": "remote",
             "endpoint_model": self.model_name,
             "loglikelihood": self._supports_ll,
+            "probe": dict(self.probe_result),
+            "chat_only": self._chat_only,
             "requests": self.requests_made,
+            "usage": dict(self.usage_total),
         }
 
 

@@ -89,6 +89,10 @@ ORDERING_FIELDS = ("rank", "average", "average_normalized", "name", "parameters"
 # The measured board's provenance switch (reported scores have their own board: selectors/reported.py).
 # "all" = measured and imported runs ranked together (imported rows marked).
 RUN_PROVENANCES = {"all": ("measured", "imported"), "measured": ("measured",), "imported": ("imported",)}
+# How multiple choice was scored (EvalRun.method, evals/generative.py): each method ranks on its own board,
+# never averaged with the other; a run that mixes both ranks on neither.
+RUN_METHODS = ("loglikelihood", "generative")
+DEFAULT_METHOD = "loglikelihood"
 DEFAULT_PER_PAGE = 100
 MAX_PER_PAGE = 500
 
@@ -191,6 +195,7 @@ class BoardCore:
     not_ranked: list[CoreEntry]
     computed_at: float = field(default_factory=time.time)
     provenance: str = "all"
+    method: str = DEFAULT_METHOD
 
 
 _GENERATION_KEY = "leaderboard:generation"
@@ -276,16 +281,20 @@ def _cache_is_local() -> bool:
     return type(caches["default"]).__name__ in ("LocMemCache", "DummyCache")
 
 
-def board_core(*, suite: str, board: str, provenance: str = "all") -> BoardCore:
-    """The computed board of runs of a provenance (cached); raises LeaderboardError for an unknown suite,
-    board or provenance."""
+def board_core(*, suite: str, board: str, provenance: str = "all", method: str = DEFAULT_METHOD) -> BoardCore:
+    """The computed board of runs of a provenance and method (cached); raises LeaderboardError for an unknown
+    suite, board, provenance or method."""
     keys = board_benchmarks(suite=suite, board=board)
     if provenance not in RUN_PROVENANCES:
         raise LeaderboardError(f"Unknown provenance {provenance!r}; use one of {', '.join(RUN_PROVENANCES)}.")
-    key = f"leaderboard:core:{leaderboard_cache_generation()}:{suite}:{board}:{provenance}"
+    if method not in RUN_METHODS:
+        raise LeaderboardError(f"Unknown method {method!r}; use one of {', '.join(RUN_METHODS)}.")
+    key = f"leaderboard:core:{leaderboard_cache_generation()}:{suite}:{board}:{provenance}:{method}"
     return _cached(
         key,
-        lambda: _long_lived(_board_core_compute(suite=suite, board=board, keys=keys, provenance=provenance)),
+        lambda: _long_lived(
+            _board_core_compute(suite=suite, board=board, keys=keys, provenance=provenance, method=method)
+        ),
         memo="core",
     )
 
@@ -324,16 +333,19 @@ GROUP BY r.id, m.id
 """
 
 
-def _ranked_runs(suite: str, provenance: str) -> Any:
-    """The runs that may rank (evals.selectors.revisions) of the provenances asked for, as a subquery."""
-    return ranked_run_ids(suite=suite).filter(provenance__in=RUN_PROVENANCES[provenance])
+def _ranked_runs(suite: str, provenance: str, method: str = DEFAULT_METHOD) -> Any:
+    """The runs that may rank (evals.selectors.revisions) of the provenances and the method asked for, as a
+    subquery."""
+    return ranked_run_ids(suite=suite).filter(provenance__in=RUN_PROVENANCES[provenance], method=method)
 
 
-def _runs_postgresql(suite: str, keys: list[str], baselines: list[float], provenance: str = "all") -> list[_RunRow]:
+def _runs_postgresql(
+    suite: str, keys: list[str], baselines: list[float], provenance: str = "all", method: str = DEFAULT_METHOD
+) -> list[_RunRow]:
     """One aggregate query: per run its board results as arrays, with the averages and their SE
     computed in the database (a board of 1,000,000 results arrives as 100,000 rows)."""
     if any(b >= 1 for b in baselines):
-        return _runs_orm(suite, keys, provenance)
+        return _runs_orm(suite, keys, provenance, method)
     import psycopg
     from django.db import connection
 
@@ -341,7 +353,7 @@ def _runs_postgresql(suite: str, keys: list[str], baselines: list[float], proven
     rows: list[_RunRow] = []
     connection.ensure_connection()
     # Only runs of a revision that may rank (evals.selectors.revisions: the same rule as the ORM path).
-    ranked_sql, ranked_params = _ranked_runs(suite, provenance).query.sql_with_params()
+    ranked_sql, ranked_params = _ranked_runs(suite, provenance, method).query.sql_with_params()
     sql = _PG_CORE_SQL.format(ranked_runs=ranked_sql)
     # A binary cursor: arrays and numbers arrive without text parsing.
     started = time.monotonic()
@@ -442,9 +454,9 @@ def _aligned(
     )
 
 
-def _runs_orm(suite: str, keys: list[str], provenance: str = "all") -> list[_RunRow]:
+def _runs_orm(suite: str, keys: list[str], provenance: str = "all", method: str = DEFAULT_METHOD) -> list[_RunRow]:
     """The same rows through the ORM (SQLite, the embedded default): results row by row."""
-    eligible = _ranked_runs(suite, provenance)  # the revision rule, as in the SQL path
+    eligible = _ranked_runs(suite, provenance, method)  # the revision rule, as in the SQL path
     runs = list(
         EvalRun.objects.filter(id__in=eligible)
         .order_by()
@@ -461,16 +473,18 @@ def _runs_orm(suite: str, keys: list[str], provenance: str = "all") -> list[_Run
     return [_aligned(keys, *run, results[run[0]]) for run in runs if run[0] in results]
 
 
-def _board_core_compute(*, suite: str, board: str, keys: list[str], provenance: str = "all") -> BoardCore:
+def _board_core_compute(
+    *, suite: str, board: str, keys: list[str], provenance: str = "all", method: str = DEFAULT_METHOD
+) -> BoardCore:
     baselines = [random_baseline(key) for key in keys]
     if not keys:
-        return BoardCore(suite, board, keys, baselines, {}, [], [], provenance=provenance)
+        return BoardCore(suite, board, keys, baselines, {}, [], [], provenance=provenance, method=method)
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        runs = _runs_postgresql(suite, keys, baselines, provenance)
+        runs = _runs_postgresql(suite, keys, baselines, provenance, method)
     else:
-        runs = _runs_orm(suite, keys, provenance)
+        runs = _runs_orm(suite, keys, provenance, method)
     k = len(keys)
 
     # Standard errors missing on a result come from its items (one aggregate query for all).
@@ -527,7 +541,9 @@ def _board_core_compute(*, suite: str, board: str, keys: list[str], provenance: 
     ranked.sort(key=lambda e: (-(e.average or 0.0), e.repo_id))
     not_ranked.sort(key=lambda e: e.repo_id)
     expected_n = {key: n for key, n in zip(keys, expected_shape, strict=True) if n is not None}
-    return BoardCore(suite, board, keys, baselines, expected_n, ranked, not_ranked, provenance=provenance)
+    return BoardCore(
+        suite, board, keys, baselines, expected_n, ranked, not_ranked, provenance=provenance, method=method
+    )
 
 
 def _timestamp(value: Any) -> float:
@@ -680,6 +696,7 @@ class LeaderboardPage:
     chart: list[ChartPoint]
     chart_total: int
     provenance: str = "all"
+    method: str = DEFAULT_METHOD
 
     @property
     def pages(self) -> int:
@@ -804,7 +821,8 @@ def _ranked_cached(
     core: BoardCore, *, filters: dict[str, Any], score: str, ordering: str
 ) -> tuple[RankedOrder, list[int]]:
     key = (
-        f"leaderboard:ranked:{leaderboard_cache_generation()}:{core.suite}:{core.board}:{core.provenance}:{score}:"
+        f"leaderboard:ranked:{leaderboard_cache_generation()}:{core.suite}:{core.board}:{core.provenance}:"
+        f"{core.method}:{score}:"
         f"{ordering}:{_filters_key(filters)}"
     )
     # Memoised too: a ranked list of 100,000 rows costs more to unpickle than a page costs to render.
@@ -923,6 +941,7 @@ def leaderboard_page(
     not_ranked_limit: int = 100,
     chart: bool = False,
     provenance: str = "all",
+    method: str = DEFAULT_METHOD,
 ) -> LeaderboardPage:
     """One page of the ranked board with the filtered not-ranked runs (and the chart data if asked).
 
@@ -933,7 +952,7 @@ def leaderboard_page(
     filters = filters or {}
     if score not in SCORE_MODES:
         raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
-    core = board_core(suite=suite, board=board, provenance=provenance)
+    core = board_core(suite=suite, board=board, provenance=provenance, method=method)
     ranked, not_ranked = _ranked_cached(core, filters=filters, score=score, ordering=ordering or "rank")
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
@@ -942,7 +961,7 @@ def leaderboard_page(
     points, total_points = ([], 0)
     if chart:
         chart_key = (
-            f"leaderboard:chart:{leaderboard_cache_generation()}:{suite}:{board}:{provenance}:{score}:"
+            f"leaderboard:chart:{leaderboard_cache_generation()}:{suite}:{board}:{provenance}:{method}:{score}:"
             f"{_filters_key(filters)}"
         )
         points, total_points = _cached(chart_key, lambda: _chart(core, ranked, score))
@@ -970,6 +989,7 @@ def leaderboard_page(
         chart=points,
         chart_total=total_points,
         provenance=provenance,
+        method=method,
     )
 
 
@@ -1005,11 +1025,12 @@ def leaderboard_export(
     score: str = "raw",
     ordering: str = "rank",
     provenance: str = "all",
+    method: str = DEFAULT_METHOD,
 ) -> tuple[list[str], Iterable[LeaderboardRow]]:
     """The board's benchmark keys and a lazy iterator over all filtered rows (hydrated in chunks)."""
     if score not in SCORE_MODES:
         raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
-    core = board_core(suite=suite, board=board, provenance=provenance)
+    core = board_core(suite=suite, board=board, provenance=provenance, method=method)
     ranked, _ = _ranked_cached(core, filters=filters, score=score, ordering=ordering or "rank")
     return core.benchmarks, leaderboard_iter_rows(core, ranked)
 
@@ -1030,6 +1051,7 @@ class SuiteSummary:
     rank: int | None
     rank_worst: int | None
     ranked_count: int
+    method: str = DEFAULT_METHOD
 
 
 @dataclass
@@ -1038,10 +1060,10 @@ class ModelEvaluationSummary:
     suites: list[SuiteSummary]
 
 
-def model_suite_summary(*, model: LanguageModel, suite: str) -> SuiteSummary | None:
-    """The model's counted run of a suite's overall board (ranked, else its latest not-ranked run)."""
+def model_suite_summary(*, model: LanguageModel, suite: str, method: str = DEFAULT_METHOD) -> SuiteSummary | None:
+    """The model's counted run of a suite's overall board of a method (ranked, else its latest not-ranked run)."""
     try:
-        core = board_core(suite=suite, board="overall")
+        core = board_core(suite=suite, board="overall", method=method)
     except LeaderboardError:
         return None
     ranked, _nr = _ranked_cached(core, filters={}, score="raw", ordering="rank")
@@ -1049,15 +1071,15 @@ def model_suite_summary(*, model: LanguageModel, suite: str) -> SuiteSummary | N
         entry = core.ranked[r.index]
         if entry.model_pk == model.pk:
             (row,) = _hydrate(core, [(entry, r.rank, r.rank_worst)])
-            return _summary(suite, row, len(ranked))
+            return _summary(suite, row, len(ranked), method)
     for entry in core.not_ranked:
         if entry.model_pk == model.pk:
             (row,) = _hydrate(core, [(entry, None, None)])
-            return _summary(suite, row, len(ranked))
+            return _summary(suite, row, len(ranked), method)
     return None
 
 
-def _summary(suite: str, row: LeaderboardRow, ranked_count: int) -> SuiteSummary:
+def _summary(suite: str, row: LeaderboardRow, ranked_count: int, method: str = DEFAULT_METHOD) -> SuiteSummary:
     spec = suites().get(suite)
     return SuiteSummary(
         suite=suite,
@@ -1071,6 +1093,7 @@ def _summary(suite: str, row: LeaderboardRow, ranked_count: int) -> SuiteSummary
         rank=row.rank,
         rank_worst=row.rank_worst,
         ranked_count=ranked_count,
+        method=method,
     )
 
 
@@ -1079,16 +1102,19 @@ def model_evaluation_summary(*, model: LanguageModel, history: int = 20) -> Mode
     its counted run with intervals and its rank on the overall board."""
     # Each run says whether its revision may rank (the history labels the others).
     runs = list(runs_with_revision_rank(EvalRun.objects.filter(model=model)).order_by("-created_at", "-id")[:history])
-    suite_keys = list(
-        EvalRun.objects.filter(model=model, status=EvalRun.Status.SUCCEEDED)
+    suite_methods = set(
+        EvalRun.objects.filter(model=model, status=EvalRun.Status.SUCCEEDED, method__in=RUN_METHODS)
         .order_by()
-        .values_list("suite", flat=True)
+        .values_list("suite", "method")
         .distinct()
     )
     known = suites()
     summaries = []
-    for key in sorted(suite_keys, key=lambda k: (list(known).index(k) if k in known else 99, k)):
-        summary = model_suite_summary(model=model, suite=key)
+    order = {m: i for i, m in enumerate(RUN_METHODS)}
+    for key, method in sorted(
+        suite_methods, key=lambda km: (list(known).index(km[0]) if km[0] in known else 99, km[0], order[km[1]])
+    ):
+        summary = model_suite_summary(model=model, suite=key, method=method)
         if summary is not None:
             summaries.append(summary)
     return ModelEvaluationSummary(runs=runs, suites=summaries)

@@ -110,6 +110,8 @@ def _our_results(model_pks: Iterable[int], benchmarks: Iterable[str]) -> dict[tu
             run__status=EvalRun.Status.SUCCEEDED,
             run__is_partial=False,
         )
+        # A run flagged as degenerate (evals/generative.py) is no evidence for or against a claim until accepted.
+        .exclude(run__flagged=True, run__flag_accepted_at__isnull=True)
         .order_by("run__finished_at", "run_id")
         .values_list(
             "run__model_id",

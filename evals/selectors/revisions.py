@@ -12,8 +12,13 @@ today. A run ranks only when it evaluated:
   configured (no sha recorded).
 
 Runs of any other revision (a pull request, a branch, an old commit) are listed in the model's
-history, labelled, and never ranked. The leaderboard's aggregate SQL and its ORM path both filter
-with `run_ranks_q()`, and run lists annotate `on_ranked_revision` with the same expression.
+history, labelled, and never ranked.
+
+A run also ranks only when its scores are measurements: a run flagged as degenerate when it finished
+(answers unparsed beyond a threshold, or collapsed onto one option: evals/generative.py) ranks only once
+staff accepted the flag (`flag_accepted_at`). `run_ranks_q()` is both rules together: the leaderboard's
+aggregate SQL and its ORM path filter with it; run lists annotate `on_ranked_revision` with the revision
+rule alone (`run_revision_ranks_q()`) and show the flag themselves.
 """
 
 from __future__ import annotations
@@ -28,6 +33,16 @@ LOCAL_WEIGHTS_PREFIX = "sha256:"
 
 
 def run_ranks_q() -> Q:
+    """A filter on EvalRun: runs that may rank, by their revision and their flag (see the module docstring)."""
+    return run_revision_ranks_q() & run_flag_ranks_q()
+
+
+def run_flag_ranks_q() -> Q:
+    """A filter on EvalRun: runs not flagged as degenerate, or whose flag staff accepted."""
+    return Q(flagged=False) | Q(flag_accepted_at__isnull=False)
+
+
+def run_revision_ranks_q() -> Q:
     """A filter on EvalRun: runs whose revision may rank (see the module docstring)."""
     marked = AllowedRevision.objects.filter(model=OuterRef("model"), ranked=True).filter(
         Q(revision=OuterRef("revision_sha")) | Q(revision=OuterRef("revision"))
@@ -45,7 +60,7 @@ def runs_with_revision_rank(qs: QuerySet[EvalRun]) -> QuerySet[EvalRun]:
     """The runs annotated with `on_ranked_revision` (bool): whether their revision may rank."""
     return qs.annotate(
         on_ranked_revision=Case(
-            When(run_ranks_q(), then=Value(True)), default=Value(False), output_field=BooleanField()
+            When(run_revision_ranks_q(), then=Value(True)), default=Value(False), output_field=BooleanField()
         )
     )
 
@@ -60,7 +75,7 @@ def run_on_ranked_revision(run: EvalRun) -> bool:
     known = getattr(run, "on_ranked_revision", None)
     if known is not None:
         return bool(known)
-    return EvalRun.objects.filter(pk=run.pk).filter(run_ranks_q()).exists()
+    return EvalRun.objects.filter(pk=run.pk).filter(run_revision_ranks_q()).exists()
 
 
 def run_revision_note(run: EvalRun) -> str:

@@ -27,6 +27,15 @@ def run_queryset() -> QuerySet[EvalRun]:
     return runs_with_revision_rank(qs)
 
 
+def flagged_runs_pending(*, suite: str, method: str, limit: int = 20) -> list[EvalRun]:
+    """Finished runs of a suite and method flagged as degenerate and not accepted by staff: off the ranked
+    board until they are (evals.selectors.revisions.run_flag_ranks_q), newest first."""
+    qs = EvalRun.objects.filter(
+        suite=suite, method=method, status=EvalRun.Status.SUCCEEDED, flagged=True, flag_accepted_at__isnull=True
+    )
+    return list(qs.select_related("model").order_by("-finished_at", "-id")[:limit])
+
+
 def run_list(*, filters: dict[str, Any] | None = None) -> QuerySet[EvalRun]:
     """Runs, newest first, filtered by (all optional): status (one or a list), model (repo id),
     suite, backend, partial (bool), submitted_by (a user). Unknown statuses match nothing."""

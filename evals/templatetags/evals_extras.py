@@ -25,7 +25,16 @@ def model_evaluations(model: Any) -> dict[str, Any]:
     # Queued and running runs show the benchmarks scored so far (one query for the whole history).
     active = [run for run in summary.runs if run.status in ("queued", "running")]
     prefetch_related_objects(active, "results")
-    return {"model": model, "summary": summary}
+    from evals.selectors.costs import endpoint_probe, quick_run_token_estimate
+
+    endpoint = bool(getattr(model, "endpoint_base_url", ""))
+    return {
+        "model": model,
+        "summary": summary,
+        "endpoint": endpoint,
+        "probe": endpoint_probe(model=model) if endpoint else None,
+        "tokens": quick_run_token_estimate(model=model) if endpoint else None,
+    }
 
 
 def _number(value: Any, scale: float) -> str:
@@ -125,3 +134,25 @@ def model_scores(model: Any) -> dict[str, Any]:
     from evals.selectors.reported import model_scores as scores_of
 
     return {"model": model, "benchmarks": scores_of(model=model)}
+
+
+@register.filter
+def flag_text(reasons: Any) -> str:
+    """A run's degenerate-flag reasons in words ("winogrande: answers collapsed onto A (100% of 40 parsed answers)")."""
+    from django.utils.translation import gettext as _
+
+    parts = []
+    for reason in reasons or []:
+        values = {
+            "bench": reason.get("benchmark", ""),
+            "share": _number(reason.get("share"), 100.0),
+            "n": reason.get("n", 0),
+            "answer": reason.get("answer", ""),
+        }
+        if reason.get("rule") == "unparsed":
+            parts.append(_("%(bench)s: %(share)s%% of %(n)s answers could not be read") % values)
+        else:
+            parts.append(
+                _("%(bench)s: answers collapsed onto %(answer)s (%(share)s%% of %(n)s parsed answers)") % values
+            )
+    return "; ".join(parts)

@@ -22,6 +22,7 @@ from evals.api.leaderboard_serializers import LeaderboardQuerySerializer, model_
 from evals.charts import bar_chart, scatter_chart
 from evals.selectors.leaderboard import (
     BOARDS,
+    DEFAULT_METHOD,
     MODEL_FILTER_KEYS,
     LeaderboardError,
     benchmark_info,
@@ -43,7 +44,7 @@ from evals.selectors.reported import (
     reported_scores_exist,
     runs_exist,
 )
-from evals.selectors.runs import run_list
+from evals.selectors.runs import flagged_runs_pending, run_list
 from registry.models import Language, LanguageModel, License
 from registry.selectors.models import SIZE_BUCKETS
 
@@ -144,6 +145,20 @@ EMPTY_BOARD_MARK = 'data-board-empty="1"'
 REPORTED_MARK = 'class="lb-reported" data-provenance="reported"'
 
 
+def _method_links(query: dict[str, str], current: str) -> list[dict[str, Any]]:
+    """The method switch: log-likelihood scores and generatively answered ones rank on separate boards."""
+    labels = {"loglikelihood": _("log-likelihood"), "generative": _("generative (chat endpoints)")}
+    return [
+        {
+            "key": key,
+            "label": label,
+            "url": _url(query, method=None if key == DEFAULT_METHOD else key, page=None, ordering=None),
+            "active": key == current,
+        }
+        for key, label in labels.items()
+    ]
+
+
 def _provenance_links(query: dict[str, str], current: str) -> list[dict[str, Any]]:
     """The provenance switch: one vocabulary for pages, API and CSV (measured, imported, reported)."""
     labels = {
@@ -212,6 +227,7 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str, 
         per_page=params["per_page"],
         chart=True,
         provenance=params.get("provenance") or "all",
+        method=params.get("method") or DEFAULT_METHOD,
     )
     filtered = any(params.get(f) not in (None, "") for f in MODEL_FILTER_KEYS)
     # Checked only when the measured board is empty, so a populated board costs no query for it.
@@ -282,6 +298,9 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str, 
         "BOARDS": BOARDS,
         "provenance_links": _provenance_links(query, page.provenance),
         "provenance": page.provenance,
+        "method_links": _method_links(query, page.method),
+        "method": page.method,
+        "flagged_runs": flagged_runs_pending(suite=page.suite, method=page.method),
     }
     from django.utils import translation
 

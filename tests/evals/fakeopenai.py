@@ -15,6 +15,9 @@ misbehave the ways real endpoints do:
 - "redirect": every request answers `redirect_status` (302) with `Location: redirect_to`.
 - "leaky_error": every request answers 400 with `error_body` (an upstream body that echoes secrets).
 Every request is recorded in `requests`, GETs too (a catcher that must receive nothing).
+`reply` fixes what every generation answers (a constant answerer, an empty or unreadable reply); every
+response reports `usage` (prompt and completion tokens counted as the fake tokenizes them) unless
+`report_usage` is False.
 `delay` slows every request (a slow model for kill-and-resume tests); `api_key` requires that bearer key.
 """
 
@@ -68,8 +71,12 @@ class FakeOpenAI:
         redirect_to: str = "",
         redirect_status: int = 302,
         error_body: str = "",
+        reply: str | None = None,
+        report_usage: bool = True,
     ) -> None:
         self.mode = mode
+        self.reply = reply
+        self.report_usage = report_usage
         self.redirect_to = redirect_to
         self.redirect_status = redirect_status
         self.error_body = error_body
@@ -198,6 +205,7 @@ class FakeOpenAI:
                 "id": "cmpl-fake",
                 "object": "text_completion",
                 "model": body.get("model"),
+                **self._usage(prompt, ""),
                 "choices": [
                     {
                         "index": 0,
@@ -212,26 +220,41 @@ class FakeOpenAI:
                     }
                 ],
             }
-        text = " " + answer_letter(prompt)
+        text = " " + answer_letter(prompt) if self.reply is None else self.reply
         return {
             "id": "cmpl-fake",
             "object": "text_completion",
             "model": body.get("model"),
+            **self._usage(prompt, text),
             "choices": [{"index": 0, "text": text, "logprobs": None, "finish_reason": "stop"}],
         }
 
     def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         messages = body.get("messages") or [{"content": ""}]
         content = str(messages[-1].get("content", ""))
+        answer = answer_letter(content) if self.reply is None else self.reply
         return {
             "id": "chat-fake",
             "object": "chat.completion",
             "model": body.get("model"),
+            **self._usage(content, answer),
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": answer_letter(content)},
+                    "message": {"role": "assistant", "content": answer},
                     "finish_reason": "stop",
                 }
             ],
+        }
+
+    def _usage(self, prompt: str, completion: str) -> dict[str, Any]:
+        if not self.report_usage:
+            return {}
+        prompt_tokens, completion_tokens = len(tokenize(prompt)), len(tokenize(completion))
+        return {
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            }
         }

@@ -11,7 +11,7 @@ from evals.benchmarks import BENCHMARKS
 from evals.benchmarks.gsm8k import exact_match, extract_flexible, extract_strict
 from evals.benchmarks.truthfulqa import mc2_true_mass
 from evals.data import DataError, load_split
-from evals.engine import ENGINE_VERSION, FewshotSampler, aggregate, parse_letter, run_plan, score_docs
+from evals.engine import ENGINE_VERSION, FewshotSampler, aggregate, run_plan, score_docs
 from evals.suites import SUITES
 
 
@@ -259,18 +259,23 @@ def test_gsm8k_is_scored_generatively_with_its_stop_sequences():
     assert out[1].metrics["exact_match"] == 0.0
 
 
-def test_backend_without_log_likelihoods_gets_lettered_questions_and_the_method_says_so():
+def test_backend_without_log_likelihoods_gets_the_chat_variant_and_the_method_says_so():
     class LetterBackend(ScriptedBackend):
         supports_loglikelihood = False
 
     plan = run_plan(suite="quick", benchmarks=["arc_easy"], limit=1)[0]
-    backend = LetterBackend(completion=" A")
+    backend = LetterBackend(completion="The best answer is A.")
     method, out = _score("arc_easy", plan.docs, backend)
     assert method == "generative"
-    prompt = backend.calls[0][0].context
-    assert "\nA. " in prompt and "\nD. " in prompt and prompt.endswith("Answer:")
-    assert set(out[0].metrics) == {"acc"}
-    assert parse_letter("The answer is (C).", 4) == 2 and parse_letter("none", 4) is None
+    request = backend.calls[0][0]
+    # arc_challenge_chat's prompt, asked as a chat message, with no stop sequence that could empty the reply.
+    assert request.context.startswith("Given the following question and four candidate answers (A, B, C and D)")
+    assert "\nA. " in request.context and "\nD. " in request.context
+    assert request.context.endswith(
+        '"The best answer is [the_answer_letter]" where the [the_answer_letter] is one of A, B, C or D.'
+    )
+    assert request.chat is True and request.until == () and request.max_new_tokens == 100
+    assert set(out[0].metrics) == {"acc"} and out[0].prediction == 0
 
 
 # ------------------------------------------------------------------------------------------ aggregation

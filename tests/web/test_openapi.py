@@ -21,6 +21,7 @@ API_PATHS = {
     "/api/v1/evaluations/": {"get", "post"},
     "/api/v1/evaluations/{run_id}/": {"get"},
     "/api/v1/evaluations/{run_id}/cancel/": {"post"},
+    "/api/v1/evaluations/{run_id}/accept-flag/": {"post"},
     "/api/v1/evaluations/{run_id}/items/": {"get"},
     "/api/v1/evaluations/{run_id}/export/": {"get"},
     "/api/v1/evaluations/{run_id}/export/samples/": {"get"},

@@ -155,10 +155,17 @@ class Command(BaseCommand):
         if opts["json"]:
             self.stdout.write(json.dumps(summary))
             return
+        how = {r.benchmark: r for r in run.results.all()}
         for bench, entry in summary["results"].items():
             metrics = ", ".join(f"{k}={v:.4f}" for k, v in entry.items() if k not in ("stderr", "n") and v is not None)
             stderr = f" ± {entry['stderr']:.4f}" if entry.get("stderr") is not None else ""
-            self.stdout.write(f"{bench:16s} {metrics}{stderr} (n={entry['n']})")
+            result = how[bench]
+            asked = f" [{result.method} {result.variant}, unparsed {result.unparsed}/{result.n}]"
+            self.stdout.write(f"{bench:16s} {metrics}{stderr} (n={entry['n']}){asked}")
         if summary["average"] is not None:
             self.stdout.write(f"{'average':16s} {summary['average']:.4f}")
+        if run.prompt_tokens is not None:
+            self.stdout.write(f"tokens: {run.prompt_tokens} prompt + {run.completion_tokens or 0} completion")
+        if run.flagged:
+            self.stdout.write(f"flagged as degenerate (not ranked until staff accept it): {run.flag_reasons}")
         self.stdout.write(f"run {run.pk} stored (sha {run.revision_sha or '-'}, engine {run.engine_version})")
