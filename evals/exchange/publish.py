@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,6 +42,8 @@ from registry.models import LanguageModel
 logger = logging.getLogger(__name__)
 
 EVAL_RESULTS_DIR = ".eval_results"
+# Far above any Hub request's time (timeouts, and the client's own retries of the preupload call).
+PENDING_STALE_AFTER = timedelta(minutes=15)
 _COMMIT_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
@@ -189,7 +192,15 @@ def _scrub(text: str) -> str:
 
 
 def _claim(run: EvalRun, user: Any) -> tuple[HubPublication, bool]:
-    """(the run's pending or published publication, False) or (a new pending one we own, True)."""
+    """(the run's pending or published publication, False) or (a new pending one we own, True).
+
+    A pending row older than PENDING_STALE_AFTER belongs to a process that died mid-request (killed web
+    worker): it is marked failed, and this attempt looks for its PR by title before opening one.
+    """
+    cutoff = timezone.now() - PENDING_STALE_AFTER
+    run.hub_publications.filter(status=HubPublication.Status.PENDING, created_at__lt=cutoff).update(
+        status=HubPublication.Status.FAILED, error="interrupted: no answer was recorded", finished_at=timezone.now()
+    )
     existing = run.hub_publications.filter(
         status__in=[HubPublication.Status.PENDING, HubPublication.Status.PUBLISHED]
     ).first()

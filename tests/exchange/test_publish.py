@@ -277,3 +277,23 @@ def test_a_non_staff_post_to_the_publish_page_is_refused(run, alice, client, fak
     response = client.post(reverse("evals:run-publish", args=[run.pk]))
 
     assert response.status_code == 403 and fake_hub.commits == []
+
+
+def test_a_pending_attempt_left_by_a_killed_process_does_not_block_publishing_forever(run, sam_staff, fake_hub):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from evals.exchange.publish import PublishError
+
+    stuck = HubPublication.objects.create(run=run, repo_id=REPO)
+    with pytest.raises(PublishError) as busy:
+        _publish(run, sam_staff)
+    assert busy.value.code == "publication_in_progress" and fake_hub.commits == []
+    HubPublication.objects.filter(pk=stuck.pk).update(created_at=timezone.now() - timedelta(minutes=20))
+
+    outcome = _publish(run, sam_staff)
+
+    assert outcome.created and outcome.publication.pr_num == 1 and len(fake_hub.commits) == 1
+    stuck.refresh_from_db()
+    assert stuck.status == "failed" and stuck.pr_url == ""
