@@ -30,6 +30,8 @@ from evals.types import GenerationRequest, ModelSpec
 from registry.services.endpoints import EndpointPolicy
 from tests.evals.runfixtures import SMOL_ID, SMOL_WEIGHTS, allow_local_endpoints, make_model
 
+# The issue's run: 40 items of each benchmark (LADDER_LLAMA_SERVER_LIMIT makes it shorter on a slow machine).
+ISSUE_LIMIT = int(os.environ.get("LADDER_LLAMA_SERVER_LIMIT", "40"))
 LOCAL = EndpointPolicy(allow_http=True, allow_private=True)  # the explicit setting, for this server only
 SERVED_AS = "openai/gpt-3.5-turbo"  # the issue served SmolLM2 as gpt-3.5-turbo's endpoint
 
@@ -197,7 +199,12 @@ def test_prompt_log_probabilities_decide_the_method_and_the_decision_is_recorded
 
 @pytest.mark.django_db
 def test_the_issue_run_parses_its_answers_or_is_flagged_and_does_not_rank(llama_server, monkeypatch, settings, capsys):
-    """The issue's acceptance figure: SmolLM2 behind llama-server, arc_easy and winogrande --limit 40."""
+    """The issue's acceptance figure: SmolLM2 behind llama-server, arc_easy and winogrande --limit 40.
+
+    Measured here (2026-12-03, llama.cpp b11434 built with GGML_NATIVE=OFF): no prompt log-probabilities
+    (llama-server ignores `echo`), so generative; arc_easy 39/40 parsed, accuracy 0.200; winogrande 40/40
+    parsed, accuracy 0.425; not flagged; 10,735 prompt + 1,198 completion tokens.
+    """
     from evals import services
     from evals.models import BenchmarkResult, EvalRun
     from evals.selectors.revisions import run_ranks_q
@@ -208,7 +215,12 @@ def test_the_issue_run_parses_its_answers_or_is_flagged_and_does_not_rank(llama_
         SERVED_AS, weights="closed", endpoint_base_url=llama_server, endpoint_model_name="smollm2", parameters=None
     )
     run = services.eval_run_create(
-        model=closed, suite="quick", benchmarks=["arc_easy", "winogrande"], limit=40, backend="openai", dispatch=False
+        model=closed,
+        suite="quick",
+        benchmarks=["arc_easy", "winogrande"],
+        limit=ISSUE_LIMIT,
+        backend="openai",
+        dispatch=False,
     )
     services.eval_run_execute(run_id=run.pk)
     run.refresh_from_db()
@@ -227,7 +239,7 @@ def test_the_issue_run_parses_its_answers_or_is_flagged_and_does_not_rank(llama_
     with capsys.disabled():
         print(f"\nllama-server run #{run.pk}: method={run.method} flagged={run.flagged} {run.flag_reasons} {figures}")
         print(f"tokens: prompt={run.prompt_tokens} completion={run.completion_tokens}")
-    assert set(results) == {"arc_easy", "winogrande"} and all(r.n == 40 for r in results.values())
+    assert set(results) == {"arc_easy", "winogrande"} and all(r.n == ISSUE_LIMIT for r in results.values())
     assert run.prompt_tokens and run.prompt_tokens > 0  # llama-server reports usage
     ranks = EvalRun.objects.filter(pk=run.pk).filter(run_ranks_q()).exists()
     for result in results.values():
@@ -241,16 +253,16 @@ def test_the_issue_run_parses_its_answers_or_is_flagged_and_does_not_rank(llama_
 
 def _assert_matches_transformers(results) -> None:
     """With prompt log-probabilities that pass the sanity check, llama-server's log-likelihood path gives the
-    transformers backend's accuracies on the same items, within 1 item in 40."""
+    transformers backend's accuracies on the same items, within 1 item in 40 (1 in ISSUE_LIMIT here)."""
     from evals.backends.transformers import get_transformers_backend
     from evals.engine import run_plan, score_docs
 
     local = get_transformers_backend(
         spec=ModelSpec(repo_id=SMOL_ID, local_weights=SMOL_WEIGHTS), device="cpu", dtype="auto", batch_size=8
     )
-    for plan in run_plan(suite="quick", benchmarks=list(results), limit=40):
+    for plan in run_plan(suite="quick", benchmarks=list(results), limit=ISSUE_LIMIT):
         out = []
         score_docs(benchmark=plan.benchmark, docs=plan.docs, backend=local, n_shot=0, on_item=out.append)
         correct = sum(1 for o in out if o.metrics.get("acc") == 1.0)
-        served = round(results[plan.benchmark].metrics["acc"] * 40)
+        served = round(results[plan.benchmark].metrics["acc"] * ISSUE_LIMIT)
         assert abs(correct - served) <= 1, (plan.benchmark, correct, served)
