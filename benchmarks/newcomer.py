@@ -292,6 +292,13 @@ def main() -> int:
     if args.install:
         args.venv = None
 
+    # Stopped early (Ctrl-C, or SIGTERM/SIGINT when started in the background, where SIGINT is ignored):
+    # unwind through teardown, which stops `make run` and deletes the clone.
+    def interrupted(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)
     newcomer = Newcomer(args)
     print(f"newcomer: cloning {args.source} into {newcomer.clone}", flush=True)
     try:
