@@ -9,7 +9,9 @@ x 100 items, including 100 GSM8K generations of up to 256 tokens each), which ta
 CI on a 2-core machine. So the ranked competitors' runs, and finally a complete quick run for
 SmolLM2 itself, are written directly as succeeded runs with per-benchmark results; the evaluation the
 browser submits is a real partial run (arc_easy, first 4 items) that the real worker scores, and it
-is shown as a partial, unranked run before the seeded complete run ranks the model.
+is shown as a partial, unranked run before the seeded complete run ranks the model. One test seeds nothing:
+with the quick suite's sample set to 2 items per benchmark (LADDER_QUICK_SAMPLE_SIZE's value, set on the
+suite for this process), the browser's own complete run of SmolLM2 is scored by the worker and ranked.
 """
 
 from __future__ import annotations
@@ -391,7 +393,7 @@ def test_a_newcomer_with_a_small_quick_sample_sees_smollm2_ranked_by_its_own_run
     page.wait_for_url(re.compile(r"/runs/\d+/$"))
     run_id = int(re.search(r"/runs/(\d+)/$", page.url).group(1))
     run = EvalRun.objects.get(pk=run_id)
-    assert (run.is_partial, run.progress_total) == (False, 20)
+    assert (run.is_partial, run.settings["sample_size"]) == (False, 2)
 
     # --- the scores appear benchmark by benchmark, then the run succeeds --------------------------------
     page.wait_for_selector("table.results tbody tr", timeout=300_000)
@@ -399,6 +401,8 @@ def test_a_newcomer_with_a_small_quick_sample_sees_smollm2_ranked_by_its_own_run
     results = page.locator("table.results tbody").inner_text()
     assert all(key in results for key in SUITES["quick"].benchmarks)
     assert "partial run, not ranked" not in page.content()
+    run.refresh_from_db()
+    assert (run.status, run.progress_done, run.progress_total) == ("succeeded", 20, 20)
 
     # --- the board ranks it, from its own run ------------------------------------------------------------
     page.goto("/?provenance=all")
