@@ -3,8 +3,8 @@
 Every fact the catalog writes is recorded in the model's `sources` as
 `{fact: {"url": ..., "note": ..., "note_zh": ..., "by": "catalog", "value": <what the catalog wrote>}}`
 (`note_zh`, like the model's `description_zh`, is the catalog's text in Chinese: registry/catalog/text_zh.py).
-That record is what makes a re-run safe: a fact is written when the row has no value for it, or when the row still
-holds exactly what the catalog wrote last time. A value that differs was refined elsewhere (a Hub sync,
+That record is what makes a re-run safe: a fact is written when the row has no value for it, or when the
+row still holds exactly what the catalog wrote last time. A value that differs was refined elsewhere (a Hub sync,
 the admin) and is left alone; its stale catalog record is dropped so the page no longer cites the
 catalog for it. Hub-only facts (sha, downloads, likes, dates, on_hub) are never touched, and a
 parameter count whose `parameters_source` is the Hub (safetensors, config, card) or the admin wins.
