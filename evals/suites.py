@@ -2,7 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+
+QUICK_SAMPLE_SIZE_DEFAULT = 100
+
+
+def quick_sample_size(environ: dict[str, str] | None = None) -> int:
+    """Items per benchmark of the quick suite: LADDER_QUICK_SAMPLE_SIZE (default 100, at least 1).
+
+    An installation setting, read from the environment (this module knows nothing of Django): the web
+    process and every evaluation worker must see the same value. Runs on another sample size are scored
+    on other items, so the board never ranks them against these (evals.selectors.leaderboard).
+    """
+    raw = (os.environ if environ is None else environ).get("LADDER_QUICK_SAMPLE_SIZE", "").strip()
+    if not raw:
+        return QUICK_SAMPLE_SIZE_DEFAULT
+    try:
+        size = int(raw)
+    except ValueError:
+        raise ValueError(f"LADDER_QUICK_SAMPLE_SIZE must be a whole number of items, got {raw!r}") from None
+    if size < 1:
+        raise ValueError(f"LADDER_QUICK_SAMPLE_SIZE must be at least 1, got {size}")
+    return size
 
 
 @dataclass(frozen=True)
@@ -44,18 +66,24 @@ ALL_BENCHMARKS = (
     "cmmlu",
 )
 
-QUICK = Suite(
-    key="quick",
-    name="Quick",
-    description=(
-        "All ten benchmarks, 0-shot, on a fixed sample of at most 100 items each (seed 1234, stratified by "
-        "subject for MMLU, C-Eval and CMMLU). The same items for every model; minutes on a CPU for a small model."
-    ),
-    benchmarks=ALL_BENCHMARKS,
-    n_shot={b: 0 for b in ALL_BENCHMARKS},
-    sample_size=100,
-    seed=1234,
-)
+
+def quick_suite(sample_size: int) -> Suite:
+    return Suite(
+        key="quick",
+        name="Quick",
+        description=(
+            f"All ten benchmarks, 0-shot, on a fixed sample of at most {sample_size} items each (seed 1234, "
+            "stratified by subject for MMLU, C-Eval and CMMLU). The same items for every model; minutes on a CPU "
+            "for a small model."
+        ),
+        benchmarks=ALL_BENCHMARKS,
+        n_shot={b: 0 for b in ALL_BENCHMARKS},
+        sample_size=sample_size,
+        seed=1234,
+    )
+
+
+QUICK = quick_suite(quick_sample_size())
 
 OPEN_LLM_V1 = Suite(
     key="open-llm-v1",

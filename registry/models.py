@@ -118,6 +118,9 @@ class LanguageModel(models.Model):
     library_name = models.CharField(max_length=60, blank=True)
     tags = models.JSONField(default=list, blank=True)
     description = models.TextField(blank=True, help_text="untrusted text from the model card")
+    description_zh = models.TextField(
+        blank=True, help_text="the description in Simplified Chinese (catalog text; shown on pages in Chinese)"
+    )
 
     hub_sha = models.CharField(max_length=40, blank=True)
     downloads = models.BigIntegerField(null=True, blank=True)

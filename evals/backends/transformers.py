@@ -390,7 +390,11 @@ class TransformersBackend:
     def __init__(self, *, spec: ModelSpec, device: str = "cpu", dtype: str = "auto", batch_size: int = 8):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as transformers_logging
 
+        # Worker logs keep events: Celery logs whatever a task writes to stderr as a WARNING line, and the
+        # "Loading weights" progress bar of every model load became two such lines.
+        transformers_logging.disable_progress_bar()
         torch.set_num_threads(torch_threads())
         self.spec = spec
         self.device = device

@@ -37,14 +37,17 @@ class LanguageModelForm(forms.ModelForm):
     class Meta:
         model = LanguageModel
         fields = (
-            "repo_id", "name", "organization", "weights", "gated", "modality", "description",
+            "repo_id", "name", "organization", "weights", "gated", "modality", "description", "description_zh",
             "parameters", "parameters_source", "active_parameters", "architecture", "model_type",
             "context_length", "pipeline_tag", "library_name", "tags", "license", "license_name", "languages",
             "base_model", "base_model_ref", "base_relation", "release_date", "release_date_precision", "sources",
             "in_catalog", "provider", "endpoint_base_url", "endpoint_model_name", "endpoint_api_key_env",
             "local_weights",
         )  # fmt: skip
-        widgets = {"description": forms.Textarea(attrs={"rows": 6})}
+        widgets = {
+            "description": forms.Textarea(attrs={"rows": 6}),
+            "description_zh": forms.Textarea(attrs={"rows": 4}),
+        }
 
     def clean_endpoint_base_url(self) -> str:
         return endpoint_url_clean(self.cleaned_data.get("endpoint_base_url", ""))
@@ -115,7 +118,22 @@ class LanguageModelAdmin(admin.ModelAdmin):
     ordering = ("repo_id",)
     list_per_page = 50
     fieldsets = (
-        (None, {"fields": ("repo_id", "name", "organization", "weights", "gated", "modality", "description", "tags")}),
+        (
+            None,
+            {
+                "fields": (
+                    "repo_id",
+                    "name",
+                    "organization",
+                    "weights",
+                    "gated",
+                    "modality",
+                    "description",
+                    "description_zh",
+                    "tags",
+                )
+            },
+        ),
         (
             _("Size and architecture"),
             {

@@ -37,8 +37,9 @@ class EndpointSerializer(serializers.Serializer):
 
 class SourceSerializer(serializers.Serializer):
     url = serializers.CharField(required=False)
-    note = serializers.CharField(required=False)
-    by = serializers.CharField(required=False)
+    note = serializers.CharField(required=False, help_text="A remark on the fact, in English.")
+    note_zh = serializers.CharField(required=False, help_text="The same remark in Simplified Chinese (catalog facts).")
+    by = serializers.CharField(required=False, help_text="Who recorded the fact: catalog, hub, admin.")
 
 
 class LinksSerializer(serializers.Serializer):
@@ -143,6 +144,10 @@ class ModelDetailSerializer(ModelListSerializer):
     library_name = serializers.CharField()
     tags = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField(help_text="Untrusted text from the model card: escape before display.")
+    description_zh = serializers.CharField(
+        help_text="The description in Simplified Chinese (the seed catalog's text; empty where there is none). "
+        "Both languages are always returned, whatever Accept-Language says."
+    )
     hub_created_at = serializers.DateTimeField(allow_null=True)
     synced_at = serializers.DateTimeField(allow_null=True)
     in_catalog = serializers.BooleanField()

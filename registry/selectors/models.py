@@ -252,6 +252,14 @@ def model_lineage(*, model: LanguageModel, max_depth: int = 10) -> tuple[list[La
     return chain, derivatives
 
 
+def model_description(model: LanguageModel, language: str | None = None) -> str:
+    """The model's description in the page's language: the Chinese text for `zh*` where there is one, else the
+    English; a model with only one of them shows that one in either language."""
+    if language and language.lower().startswith("zh"):
+        return model.description_zh or model.description
+    return model.description or model.description_zh
+
+
 def model_hub_url(model: LanguageModel) -> str:
     """Link to the model on the Hub (settings.HF_ENDPOINT): synced models, and catalog entries that are Hub repos."""
     from django.conf import settings
@@ -289,12 +297,25 @@ def model_release_text(model: LanguageModel) -> str | None:
     return date.isoformat()
 
 
-def model_sources(*, model: LanguageModel) -> dict[str, dict[str, str]]:
-    """Where each non-Hub fact came from: {fact: {"url", "note", "by"}} (internal bookkeeping removed)."""
+# Facts recorded in `sources` for bookkeeping only: the Chinese description has the description's source.
+_SOURCES_HIDDEN = frozenset({"description_zh"})
+
+
+def model_sources(*, model: LanguageModel, language: str | None = None) -> dict[str, dict[str, str]]:
+    """Where each non-Hub fact came from: {fact: {"url", "note", "note_zh", "by"}} (bookkeeping removed).
+
+    `note` is the English note and `note_zh` its Chinese text where the catalog has one; with a Chinese
+    `language` (a page in Chinese), `note` is the Chinese text when there is one.
+    """
+    chinese = bool(language) and language.lower().startswith("zh")
     result: dict[str, dict[str, str]] = {}
     for fact, record in sorted((model.sources or {}).items()):
+        if fact in _SOURCES_HIDDEN:
+            continue
         if isinstance(record, dict):
-            entry = {k: str(record[k]) for k in ("url", "note", "by") if record.get(k)}
+            entry = {k: str(record[k]) for k in ("url", "note", "note_zh", "by") if record.get(k)}
+            if chinese and entry.get("note_zh"):
+                entry["note"] = entry["note_zh"]
         elif isinstance(record, str) and record.startswith("hub:"):
             # A Hub sync's marker, e.g. "hub:createdAt" (the date the repository was created).
             entry = {"note": _("Hugging Face Hub field %(field)s") % {"field": record[4:]}, "by": "hub"}

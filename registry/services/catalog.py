@@ -1,9 +1,10 @@
 """Import of the seed catalog (registry/catalog/) into the registry.
 
 Every fact the catalog writes is recorded in the model's `sources` as
-`{fact: {"url": ..., "note": ..., "by": "catalog", "value": <what the catalog wrote>}}`. That record is
-what makes a re-run safe: a fact is written when the row has no value for it, or when the row still
-holds exactly what the catalog wrote last time. A value that differs was refined elsewhere (a Hub sync,
+`{fact: {"url": ..., "note": ..., "note_zh": ..., "by": "catalog", "value": <what the catalog wrote>}}`
+(`note_zh`, like the model's `description_zh`, is the catalog's text in Chinese: registry/catalog/text_zh.py).
+That record is what makes a re-run safe: a fact is written when the row has no value for it, or when the
+row still holds exactly what the catalog wrote last time. A value that differs was refined elsewhere (a Hub sync,
 the admin) and is left alone; its stale catalog record is dropped so the page no longer cites the
 catalog for it. Hub-only facts (sha, downloads, likes, dates, on_hub) are never touched, and a
 parameter count whose `parameters_source` is the Hub (safetensors, config, card) or the admin wins.
@@ -18,6 +19,7 @@ from django.db import transaction
 from django.db.models.functions import Lower
 
 from registry.catalog import LANGUAGES, LICENSES, MODELS, ORGANIZATIONS
+from registry.catalog.text_zh import DESCRIPTIONS_ZH, NOTES_ZH
 from registry.models import Language, LanguageModel, License, Organization
 from registry.services.endpoints import EndpointInvalid, EndpointPolicy, endpoint_policy, endpoint_validate
 from registry.services.reported import catalog_reported_facts, reported_facts_publish
@@ -36,6 +38,7 @@ _SCALAR_FACTS = (
     "provider",
     "local_weights",
     "description",
+    "description_zh",
 )
 _PARAMETERS_FROM_ELSEWHERE = {
     LanguageModel.ParameterSource.SAFETENSORS,
@@ -234,6 +237,7 @@ def _model_apply(
     default_url = entry["source"]
     notes = entry.get("notes", {})
     urls = entry.get("sources", {})
+    entry = {**entry, "description_zh": entry.get("description_zh") or DESCRIPTIONS_ZH.get(entry["id"], "")}
 
     def decide(fact: str, current: Any, wanted: Any, *, hub_default: Any = None, placeholders: tuple = ()) -> bool:
         """Record the catalog's source for `fact`; return True when the catalog value must be written."""
@@ -249,6 +253,8 @@ def _model_apply(
             record = {"url": urls.get(fact, default_url), "by": CATALOG, "value": wanted}
             if notes.get(fact):
                 record["note"] = notes[fact]
+                if NOTES_ZH.get(notes[fact]):
+                    record["note_zh"] = NOTES_ZH[notes[fact]]
             sources[fact] = record
             return current != wanted and not _empty(wanted)
         if ours:
@@ -335,6 +341,8 @@ def _lineage_apply(model: LanguageModel, entry: dict[str, Any], by_id: dict[str,
         record = {"url": entry.get("sources", {}).get("base_model", entry["source"]), "by": CATALOG, "value": wanted}
         if entry.get("notes", {}).get("base_model"):
             record["note"] = entry["notes"]["base_model"]
+            if NOTES_ZH.get(record["note"]):
+                record["note_zh"] = NOTES_ZH[record["note"]]
         if sources.get("base_model") != record:
             sources["base_model"] = record
             fields.add("sources")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from registry.selectors.models import model_release_text
+from registry.selectors.models import model_description, model_release_text
 
 register = template.Library()
 
@@ -37,6 +38,21 @@ FACT_LABELS = {
 def release(model: Any) -> str:
     """The release date at its precision: "2023-07-18", "2023-07" or "2023"; "" when unknown."""
     return model_release_text(model) or ""
+
+
+@register.filter
+def described(model: Any) -> str:
+    """The model's description in the active language (Chinese catalog text on a page in Chinese)."""
+    return model_description(model, get_language())
+
+
+# Who recorded a fact (`by` in a source record), as the page's language says it.
+SOURCE_BY_LABELS = {"catalog": _("catalog"), "hub": _("Hub"), "admin": _("admin")}
+
+
+@register.filter
+def source_by(by: str) -> str:
+    return str(SOURCE_BY_LABELS.get(by, by))
 
 
 @register.filter

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from registry.models import Language, LanguageModel, License
@@ -77,7 +78,7 @@ def model_detail(request: HttpRequest, org: str, name: str) -> HttpResponse:
         "derivatives": derivatives,
         "memory": model_memory(model=model),
         "hub_link": model_hub_url(model),
-        "sources": model_sources(model=model),
+        "sources": model_sources(model=model, language=get_language()),
         "show_endpoint": request.user.is_staff,
     }
     return render(request, "registry/model_detail.html", context)

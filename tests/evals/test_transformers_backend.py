@@ -233,6 +233,14 @@ def test_a_gguf_is_converted_once_and_the_next_load_reads_the_cached_copy_with_i
     assert second.describe()["revision_sha"] == f"sha256:{digest}"  # still named by the GGUF it came from
 
 
+def test_loading_a_model_writes_no_progress_bar_that_the_worker_would_log_as_a_warning(smollm2, weights_cache, capfd):
+    capfd.readouterr()
+    with _environ(HF_HUB_OFFLINE="1", LADDER_TORCH_THREADS="1", LADDER_WEIGHTS_CACHE=str(weights_cache)):
+        TransformersBackend(spec=SMOL, device="cpu", batch_size=8)
+    err = capfd.readouterr().err
+    assert "Loading weights" not in err and "it/s]" not in err
+
+
 def test_torch_uses_every_core_unless_ladder_torch_threads_says_otherwise(monkeypatch):
     monkeypatch.delenv("LADDER_TORCH_THREADS", raising=False)
     assert torch_threads() == len(os.sched_getaffinity(0))

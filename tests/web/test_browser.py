@@ -9,7 +9,9 @@ x 100 items, including 100 GSM8K generations of up to 256 tokens each), which ta
 CI on a 2-core machine. So the ranked competitors' runs, and finally a complete quick run for
 SmolLM2 itself, are written directly as succeeded runs with per-benchmark results; the evaluation the
 browser submits is a real partial run (arc_easy, first 4 items) that the real worker scores, and it
-is shown as a partial, unranked run before the seeded complete run ranks the model.
+is shown as a partial, unranked run before the seeded complete run ranks the model. One test seeds nothing:
+with the quick suite's sample set to 2 items per benchmark (LADDER_QUICK_SAMPLE_SIZE's value, set on the
+suite for this process), the browser's own complete run of SmolLM2 is scored by the worker and ranked.
 """
 
 from __future__ import annotations
@@ -356,6 +358,58 @@ def test_a_newcomer_signs_in_submits_smollm2_and_watches_progress_eta_and_partia
     bump_leaderboard_cache()
     page.goto("/")
     assert SMOL in row_models(page)
+
+
+def test_a_newcomer_with_a_small_quick_sample_sees_smollm2_ranked_by_its_own_run_with_nothing_seeded(
+    transactional_db, alice, celery_worker, chromium_page, live_server, monkeypatch
+):
+    """The whole newcomer path with no row written behind the browser's back: an installation whose quick
+    suite samples 2 items per benchmark (LADDER_QUICK_SAMPLE_SIZE=2, set here for the web and worker threads
+    of this process) ranks the SmolLM2 run that the browser submits and the real worker scores: all ten
+    benchmarks, GSM8K generations included. The board starts empty and says how to fill it; the run page
+    shows each benchmark's score as it is stored; the board then ranks the model with its scores."""
+    from evals.models import EvalRun
+    from evals.suites import SUITES, quick_suite
+    from registry.services.catalog import catalog_load
+
+    monkeypatch.setitem(SUITES, "quick", quick_suite(2))
+    catalog_load()
+    page = chromium_page
+
+    # --- an empty measured board says how to fill it ---------------------------------------------------
+    page.goto("/?provenance=all")
+    assert "No model has a complete evaluation on this suite yet." in page.locator("main").inner_text()
+    assert page.locator('main a[href="/submit/"]').count() >= 1
+
+    # --- sign in and submit the whole quick suite ------------------------------------------------------
+    page.goto("/submit/")
+    page.wait_for_url(re.compile(r"/accounts/login/\?next=/submit/"))
+    page.fill("input[name=username]", "alice")
+    page.fill("input[name=password]", PASSWORD)
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/submit/$"))
+    page.fill("input[name=model_id]", SMOL)
+    page.locator("form.submit-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/runs/\d+/$"))
+    run_id = int(re.search(r"/runs/(\d+)/$", page.url).group(1))
+    run = EvalRun.objects.get(pk=run_id)
+    assert (run.is_partial, run.settings["sample_size"]) == (False, 2)
+
+    # --- the scores appear benchmark by benchmark, then the run succeeds --------------------------------
+    page.wait_for_selector("table.results tbody tr", timeout=300_000)
+    page.wait_for_selector('#run[data-status="succeeded"]', timeout=600_000)
+    results = page.locator("table.results tbody").inner_text()
+    assert all(key in results for key in SUITES["quick"].benchmarks)
+    assert "partial run, not ranked" not in page.content()
+    run.refresh_from_db()
+    assert (run.status, run.progress_done, run.progress_total) == ("succeeded", 20, 20)
+
+    # --- the board ranks it, from its own run ------------------------------------------------------------
+    page.goto("/?provenance=all")
+    assert row_models(page) == [SMOL]
+    smol_row = page.locator("table.lb-table tbody tr", has=page.locator(f"th.model a:text-is('{SMOL}')"))
+    assert smol_row.locator("td.rank").inner_text().strip().startswith("1")
+    assert smol_row.locator(f'a[href="/runs/{run_id}/"]').count() == 1
 
 
 def test_the_model_list_shows_every_column_on_a_1366_px_laptop_screen(transactional_db, chromium, live_server):
