@@ -257,13 +257,17 @@ def degenerate_reasons(
     """Why a run's scores are not measurements, per benchmark ([] when none).
 
     `results`: dicts with benchmark, method, n, unparsed, answer_stats. Two rules:
-    - unparsed: more than `max_unparsed_share` of the items had no readable answer (any method);
+    - unparsed: more than `max_unparsed_share` of the items of a GENERATIVE result had no readable answer;
     - collapsed: among at least `collapse_min_items` parsed answers of a GENERATIVE result, one answer makes
-      up `collapse_share` or more (a constant answerer). Log-likelihood results are exempt: a small model's
-      argmax legitimately prefers one letter on hard lettered tasks, and no answer is generated there.
+      up `collapse_share` or more (a constant answerer).
+    Results of the log-likelihood suite are exempt from both: a small model's argmax legitimately prefers one
+    letter on hard lettered tasks, and its GSM8K replies that lack lm-eval's "#### <number>" are scored wrong
+    exactly as lm-eval's strict match scores them (SmolLM2's own quick run would otherwise never rank).
     """
     reasons: list[dict[str, Any]] = []
     for r in results:
+        if r.get("method") != GENERATIVE:
+            continue
         n = int(r.get("n") or 0)
         unparsed = int(r.get("unparsed") or 0)
         if n and unparsed / n > max_unparsed_share:
@@ -271,7 +275,7 @@ def degenerate_reasons(
             continue
         stats = r.get("answer_stats") or {}
         parsed = sum(stats.values())
-        if r.get("method") == GENERATIVE and parsed >= collapse_min_items and stats:
+        if parsed >= collapse_min_items and stats:
             answer, top = max(stats.items(), key=lambda kv: kv[1])
             if top / parsed >= collapse_share:
                 reasons.append(

@@ -1041,8 +1041,10 @@ def eval_run_verdict(run: EvalRun) -> dict[str, Any]:
         )
     )
     variants = [_stored_variant(run, r["benchmark"], r["method"]).get("method", generative.LOGLIKELIHOOD) for r in rows]
+    # The flag judges how a benchmark was asked (its variant's method), not how its task scores: the
+    # log-likelihood suite's GSM8K generates too, and is scored exactly as lm-eval scores it.
     reasons = generative.degenerate_reasons(
-        rows,
+        [{**r, "method": variant} for r, variant in zip(rows, variants, strict=True)],
         max_unparsed_share=settings.EVAL_MAX_UNPARSED_SHARE,
         collapse_share=settings.EVAL_COLLAPSE_SHARE,
         collapse_min_items=settings.EVAL_COLLAPSE_MIN_ITEMS,

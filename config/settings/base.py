@@ -262,7 +262,7 @@ EVAL_MAX_ATTEMPTS = env.int("LADDER_EVAL_MAX_ATTEMPTS", default=3)
 EVAL_DISPATCH_GRACE = env.int("LADDER_EVAL_DISPATCH_GRACE", default=10)
 EVAL_REDISPATCH_AFTER = env.int("LADDER_EVAL_REDISPATCH_AFTER", default=EVAL_TIME_LIMIT + 600)
 # Degenerate scores (evals/generative.py): a run is flagged, and does not rank until staff accept it, when a
-# benchmark's answers are unparsed beyond EVAL_MAX_UNPARSED_SHARE, or when, among at least
+# generative benchmark's answers are unparsed beyond EVAL_MAX_UNPARSED_SHARE, or when, among at least
 # EVAL_COLLAPSE_MIN_ITEMS parsed answers of a generative benchmark, one answer makes up EVAL_COLLAPSE_SHARE.
 EVAL_MAX_UNPARSED_SHARE = env.float("LADDER_EVAL_MAX_UNPARSED_SHARE", default=0.1)
 EVAL_COLLAPSE_SHARE = env.float("LADDER_EVAL_COLLAPSE_SHARE", default=0.9)

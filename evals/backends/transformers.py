@@ -21,10 +21,12 @@ equals plain per-request scoring up to float rounding (tests/evals/test_transfor
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import importlib.util
 import inspect
+import io
 import json
 import os
 import re
@@ -428,8 +430,11 @@ class TransformersBackend:
                     str(converted), dtype=torch_dtype, use_safetensors=True, **cache_kwargs
                 )
             else:
-                self.tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-                self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs, **model_kwargs)
+                # transformers' GGUF conversion draws its own tqdm bar on sys.stderr, not behind the switch
+                # above; logging handlers keep their own streams, so warnings still reach the log.
+                with contextlib.redirect_stderr(io.StringIO()):
+                    self.tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+                    self.model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype, **kwargs, **model_kwargs)
                 if converted is not None:
                     _converted_weights_save(self.model, self.tokenizer, converted, self.source)
         except (OSError, ValueError, RuntimeError, ImportError) as exc:
