@@ -369,3 +369,85 @@ class HubPublication(models.Model):
 
     def __str__(self) -> str:
         return f"HubPublication #{self.pk} run {self.run_id} -> {self.repo_id} ({self.status})"
+
+
+class BoardEntry(models.Model):
+    """One model's line on one board: the maintained leaderboard (evals/selectors/leaderboard/maintain.py).
+
+    One row per (model, suite, board, provenance, method): the run that counts (the latest complete run,
+    else the latest partial or incomplete one), its per-benchmark results aligned with the board's
+    benchmarks, the averages with their SE and interval bounds, and copies of the model's filter columns.
+    Written in the same transaction as the run or model change that alters it; `rebuild_leaderboard`
+    recomputes every row from the runs.
+    """
+
+    class Kind(models.TextChoices):
+        COMPLETE = "complete", _("complete")  # ranked unless scored on other items than the board's
+        PARTIAL = "partial", _("partial")
+        INCOMPLETE = "incomplete", _("incomplete")
+
+    model = models.ForeignKey("registry.LanguageModel", on_delete=models.CASCADE, related_name="board_entries")
+    suite = models.CharField(max_length=40)
+    board = models.CharField(max_length=10, help_text="overall | en | zh")
+    provenance = models.CharField(max_length=10, help_text="all (measured and imported) | measured | imported")
+    method = models.CharField(max_length=20)
+    run = models.ForeignKey(EvalRun, on_delete=models.CASCADE, related_name="board_entries")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    run_provenance = models.CharField(max_length=10, help_text="measured | imported")
+    flagged = models.BooleanField(default=False, help_text="degenerate answers, flag accepted by staff")
+    finished_at = models.DateTimeField(null=True, blank=True)
+    values = models.JSONField(default=list, help_text="raw 0..1 per board benchmark, null where missing")
+    stderrs = models.JSONField(default=list)
+    ns = models.JSONField(default=list)
+    metrics = models.JSONField(default=list)
+    average = models.FloatField(null=True, blank=True)
+    average_se = models.FloatField(null=True, blank=True)
+    average_normalized = models.FloatField(null=True, blank=True)
+    average_normalized_se = models.FloatField(null=True, blank=True)
+    lo = models.FloatField(null=True, blank=True, help_text="95% interval of the average (a point without SE)")
+    hi = models.FloatField(null=True, blank=True)
+    lo_normalized = models.FloatField(null=True, blank=True)
+    hi_normalized = models.FloatField(null=True, blank=True)
+    # The model's filter columns (registry.selectors.models.model_filter's keys), copied here.
+    repo_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=200)
+    weights = models.CharField(max_length=6)
+    parameters = models.BigIntegerField(null=True, blank=True)
+    languages = models.JSONField(default=list, help_text="ISO 639-1 codes")
+    license_key = models.CharField(max_length=100, blank=True)
+    commercial_use = models.CharField(max_length=12, blank=True)
+    organization_slug = models.CharField(max_length=100)
+    modality = models.CharField(max_length=16)
+    base_repo_id = models.CharField(max_length=200, blank=True)
+    base_model_ref = models.CharField(max_length=200, blank=True)
+    on_hub = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["model", "suite", "board", "provenance", "method"], name="boardentry_one_per_board"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["complete", "partial", "incomplete"]), name="boardentry_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["suite", "board", "provenance", "method", "kind", "-average"], name="boardentry_rank"),
+            models.Index(fields=["suite", "board", "provenance", "method", "parameters"], name="boardentry_size"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.repo_id} on {self.suite}/{self.board}/{self.provenance}/{self.method} (run {self.run_id})"
+
+
+class BoardMeta(models.Model):
+    """The maintained board's single bookkeeping row: a generation bumped in every transaction that changes
+    board rows (readers refresh what they derived from the table when it moves) and the last full rebuild."""
+
+    generation = models.BigIntegerField(default=0)
+    version = models.PositiveIntegerField(default=0, help_text="the build rules the rows were written with")
+    rebuilt_at = models.DateTimeField(null=True, blank=True)
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"board generation {self.generation}"

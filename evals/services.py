@@ -1069,24 +1069,29 @@ def eval_run_accept_flag(*, run_id: int, user: Any) -> EvalRun:
     if not _signed_in(user) or not user.is_staff:
         raise PermissionDenied(_("Only staff can accept a flagged run."))
     run = EvalRun.objects.get(pk=run_id)
-    updated = EvalRun.objects.filter(pk=run_id, flagged=True, flag_accepted_at__isnull=True).update(
-        flag_accepted_at=timezone.now(), flag_accepted_by=user
-    )
+    with transaction.atomic():
+        updated = EvalRun.objects.filter(pk=run_id, flagged=True, flag_accepted_at__isnull=True).update(
+            flag_accepted_at=timezone.now(), flag_accepted_by=user
+        )
+        if updated:
+            _board_changed(run_id)
     if not updated:
         raise RunStateError(
             "run_not_flagged",
             _("Run #%(id)d is not flagged, or its flag was already accepted.") % {"id": run_id},
         )
     logger.info("eval run %s: flag accepted by %s", run_id, user.get_username())
-    _board_changed()
     run.refresh_from_db()
     return run
 
 
-def _board_changed() -> None:
-    """The leaderboard's cached boards are stale once the current transaction commits."""
+def _board_changed(*run_ids: int) -> None:
+    """Rewrite the board rows of these runs' models in the current transaction; the cached boards are
+    stale once it commits."""
     from evals.selectors.leaderboard import leaderboard_cache_bump
+    from evals.selectors.leaderboard.maintain import board_runs_changed
 
+    board_runs_changed(run_ids)
     transaction.on_commit(leaderboard_cache_bump)
 
 
@@ -1094,9 +1099,10 @@ def _finish(run_id: int, attempt: int | None, **fields: Any) -> bool:
     qs = EvalRun.objects.filter(pk=run_id, status=EvalRun.Status.RUNNING)
     if attempt is not None:
         qs = qs.filter(attempts=attempt)
-    finished = bool(qs.update(finished_at=timezone.now(), **fields))
-    if finished:
-        _board_changed()
+    with transaction.atomic():
+        finished = bool(qs.update(finished_at=timezone.now(), **fields))
+        if finished:
+            _board_changed(run_id)
     return finished
 
 
@@ -1350,7 +1356,7 @@ def eval_run_cancel(*, run_id: int, user: Any) -> EvalRun:
             _("Run #%(id)d has already finished (%(status)s); there is nothing to cancel.")
             % {"id": run_id, "status": run.get_status_display()},
         )
-    _board_changed()
+    _board_changed(run_id)
     run.refresh_from_db()
     return run
 
@@ -1376,7 +1382,7 @@ def eval_run_retry(*, run_id: int, user: Any) -> EvalRun:
             )
             if updated:
                 transaction.on_commit(lambda: eval_run_enqueue(run_id=run_id))
-                _board_changed()
+                _board_changed(run_id)
     except IntegrityError as exc:
         raise RunStateError(
             "duplicate_run",

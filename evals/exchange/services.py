@@ -282,6 +282,9 @@ def result_import_file(
             )
             if models_cache is not None:
                 models_cache[repo_id.lower()] = registered
+            from evals.selectors.leaderboard.maintain import board_runs_changed
+
+            board_runs_changed([run.pk])  # the board rows change with the import, in its transaction
             transaction.on_commit(_board_changed)
     except IntegrityError:
         # The same file imported concurrently: the digest's unique constraint kept one.

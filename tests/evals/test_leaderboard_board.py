@@ -1,0 +1,135 @@
+"""The maintained board (BoardEntry): written with each change, equal to a rebuild from the runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from evals import services
+from evals.exchange import services as exchange
+from evals.models import BoardEntry, BoardMeta, EvalRun
+from evals.selectors.leaderboard import board_core
+from evals.selectors.leaderboard.maintain import (
+    board_entries_snapshot,
+    board_generation,
+    board_is_stale,
+    board_rebuild,
+)
+from registry.models import LanguageModel
+from tests.evals.factories import complete_run, language, model
+from tests.evals.runfixtures import endpoint_model, fake_openai, openai_env  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+OLL = next((Path(__file__).resolve().parent.parent / "exchange" / "fixtures" / "open_llm_v1").glob("results_*.json"))
+
+
+def _import(repo_id: str, arc: float, when: str) -> int:
+    data = json.loads(OLL.read_bytes())
+    data["config_general"]["model_name"] = repo_id
+    data["results"]["harness|arc:challenge|25"]["acc_norm"] = arc
+    outcome = exchange.result_import_file(
+        content=json.dumps(data).encode(), name=f"{repo_id}/results_{when}T10-00-00.000000.json"
+    )
+    assert outcome.status == "created"
+    return outcome.run_id
+
+
+@pytest.fixture
+def staff(django_user_model):
+    return django_user_model.objects.create_user("staff", password="x", is_staff=True)
+
+
+def test_rebuild_equals_the_rows_maintained_through_finishes_imports_cancels_deletes_and_edits(
+    endpoint_model,  # noqa: F811
+    staff,
+    django_capture_on_commit_callbacks,
+):
+    # Imports: alpha twice (the later one counts), beta once.
+    older_alpha = _import("acme/alpha-7b", 0.41, "2023-10-01")
+    newer_alpha = _import("acme/alpha-7b", 0.52, "2024-01-02")
+    _import("beta-lab/beta-3b", 0.33, "2023-12-24")
+    # A measured run finishes (partial: listed, never ranked).
+    finished = services.eval_run_create(
+        model=endpoint_model, suite="quick", benchmarks=["arc_easy"], limit=4, backend="openai", dispatch=False
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.eval_run_execute(run_id=finished.pk)
+    # A queued run is cancelled, retried, cancelled again.
+    queued = services.eval_run_create(
+        model=endpoint_model, suite="quick", benchmarks=["arc_easy"], limit=2, backend="openai", dispatch=False
+    )
+    services.eval_run_cancel(run_id=queued.pk, user=staff)
+    services.eval_run_retry(run_id=queued.pk, user=staff)
+    services.eval_run_cancel(run_id=queued.pk, user=staff)
+    # A degenerate run ranks once staff accept its flag.
+    gamma = model("gamma/g-1b", parameters=1_000_000_000)
+    flagged = complete_run(gamma, 0.6, flagged=True)
+    assert not BoardEntry.objects.filter(model=gamma).exists()
+    services.eval_run_accept_flag(run_id=flagged.pk, user=staff)
+    # The newer alpha import is deleted (admin); the older one counts again.
+    EvalRun.objects.get(pk=newer_alpha).delete()
+    # Metadata edits.
+    beta = LanguageModel.objects.get(repo_id="beta-lab/beta-3b")
+    beta.parameters = 3_000_000_000
+    beta.save()
+    gamma.languages.set([language("zh"), language("en")])
+
+    maintained = board_entries_snapshot()
+    generation = board_generation()
+    board_rebuild()
+
+    assert board_entries_snapshot() == maintained
+    assert board_generation() > generation
+    assert BoardEntry.objects.filter(repo_id="acme/alpha-7b").values_list("run_id", flat=True).distinct().get() == (
+        older_alpha
+    )
+    assert set(BoardEntry.objects.filter(model=beta).values_list("parameters", flat=True)) == {3_000_000_000}
+    assert set(BoardEntry.objects.filter(model=gamma).values_list("flagged", flat=True)) == {True}
+    assert BoardEntry.objects.filter(model=gamma, suite="quick", board="overall", provenance="all").get().languages == [
+        "en",
+        "zh",
+    ]
+    partial = BoardEntry.objects.get(run_id=finished.pk, board="overall", provenance="all")
+    assert partial.kind == "partial" and partial.average is None
+    assert not BoardEntry.objects.filter(run_id=queued.pk).exists()
+
+
+def test_the_maintained_rows_carry_the_computed_boards_averages_and_intervals():
+    a = complete_run(model("a/a"), 0.7)
+    b = complete_run(model("b/b"), 0.4)
+    board_rebuild()
+
+    core = board_core(suite="quick", board="overall")
+    rows = {
+        e.run_id: e
+        for e in BoardEntry.objects.filter(suite="quick", board="overall", provenance="all", method="loglikelihood")
+    }
+    assert set(rows) == {a.pk, b.pk}
+    for entry in core.ranked:
+        row = rows[entry.run_id]
+        assert row.kind == "complete"
+        assert row.average == pytest.approx(entry.average)
+        assert row.average_normalized == pytest.approx(entry.average_normalized)
+        assert row.average_se == pytest.approx(entry.average_se)
+        assert (row.lo, row.hi) == (
+            pytest.approx(entry.average - 1.96 * entry.average_se),
+            pytest.approx(entry.average + 1.96 * entry.average_se),
+        )
+    assert rows[a.pk].weights == "open" and rows[a.pk].organization_slug == "a"
+
+
+def test_rebuild_leaderboard_if_stale_builds_once_then_leaves_current_rows(capsys):
+    complete_run(model("a/a"), 0.7)
+    assert board_is_stale()
+
+    call_command("rebuild_leaderboard", "--if-stale")
+    assert "rebuilt" in capsys.readouterr().out
+    assert BoardEntry.objects.filter(repo_id="a/a").exists()
+    assert not board_is_stale()
+
+    call_command("rebuild_leaderboard", "--if-stale")
+    assert "nothing to do" in capsys.readouterr().out
+    assert BoardMeta.objects.get().rebuilt_at is not None
