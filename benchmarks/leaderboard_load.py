@@ -375,6 +375,198 @@ def warm(port: int, paths: list[str], workers: int) -> None:
             fast = fast + 1 if elapsed < 0.25 else 0
 
 
+ORDERINGS = ["rank", "-rank", "average", "-average", "name", "-name", "parameters", "-parameters", "-mmlu", "arc_easy"]
+
+
+def varied_board_path(rng: random.Random) -> str:
+    """A request nobody asked before: random filters, ordering, score, board and page."""
+    query: dict[str, str] = {}
+    if rng.random() < 0.5:
+        query["weights"] = rng.choice(["open", "closed"])
+    if rng.random() < 0.3:
+        query["language"] = "zh"
+    if rng.random() < 0.3:
+        query["size"] = rng.choice(["edge", "consumer", "mid", "large"])
+    elif rng.random() < 0.3:
+        query["min_params"] = f"{rng.randint(1, 30)}B"
+        query["max_params"] = f"{rng.randint(31, 160)}B"
+    if rng.random() < 0.2:
+        query["commercial"] = "true"
+    if rng.random() < 0.15:
+        query["organization"] = f"org{rng.randint(0, 999)}"
+    if rng.random() < 0.15:
+        query["search"] = f"model-{rng.randint(1, 9999)}"
+    query["ordering"] = rng.choice(ORDERINGS)
+    query["score"] = rng.choice(["raw", "normalized"])
+    if rng.random() < 0.3:
+        query["board"] = rng.choice(["en", "zh"])
+    query["page"] = str(rng.randint(1, 20))
+    query["per_page"] = "50"
+    prefix = "/api/v1/leaderboard/" if rng.random() < 0.5 else "/"
+    return prefix + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+
+
+def run_varied_board(port: int, *, duration: float, concurrency: int) -> dict[str, list[float]]:
+    lock = threading.Lock()
+    out: dict[str, list[float]] = {"page": [], "api": []}
+    errors: list[str] = []
+    deadline = time.monotonic() + duration
+    rng = random.Random(time.time_ns())
+
+    def worker() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        while time.monotonic() < deadline:
+            with lock:
+                path = varied_board_path(rng)
+            try:
+                status, elapsed = fetch(conn, path)
+            except (OSError, http.client.HTTPException) as exc:
+                errors.append(f"{path}: {exc}")
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+                continue
+            if status != 200:
+                errors.append(f"{path}: HTTP {status}")
+            with lock:
+                out["api" if path.startswith("/api/") else "page"].append(elapsed)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        for _ in range(concurrency):
+            pool.submit(worker)
+    if errors:
+        log(f"  {len(errors)} errors, first: {errors[0]}")
+    return out
+
+
+def worker_rss_mib(server: Server) -> list[float]:
+    """Resident memory of each gunicorn worker (children of the master), MiB."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    sizes = []
+    for child in children:
+        for line in Path(f"/proc/{child}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                sizes.append(int(line.split()[1]) / 1024)
+    return sizes
+
+
+def manage(name: str, *args: str) -> float:
+    env = {**os.environ, "DATABASE_URL": db_url(name), "DJANGO_SETTINGS_MODULE": "config.settings.base"}
+    started = time.monotonic()
+    subprocess.run([PY, "manage.py", *args], cwd=ROOT, env=env, check=True)
+    return time.monotonic() - started
+
+
+def visible_after_commit(name: str, port: int, tries: int = 5) -> list[float]:
+    """A run finishes (its rows written in its transaction, by the evals hook); ms until the API lists it."""
+    os.environ["DATABASE_URL"] = db_url(name)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    django.setup()
+    from django.db import transaction
+
+    from evals.models import BenchmarkResult, EvalRun
+    from evals.selectors.leaderboard.maintain import board_runs_changed
+    from registry.models import LanguageModel, Organization
+
+    org = Organization.objects.first()
+    template = EvalRun.objects.filter(status="succeeded", is_partial=False).first()
+    results = list(BenchmarkResult.objects.filter(run=template))
+    out = []
+    for attempt in range(tries):
+        repo_id = f"fresh/visible-{time.time_ns()}-{attempt}"
+        with transaction.atomic():
+            model = LanguageModel.objects.create(repo_id=repo_id, name=repo_id, organization=org, parameters=10**9)
+            run = EvalRun.objects.create(
+                model=model,
+                suite="quick",
+                benchmarks=template.benchmarks,
+                revision_sha="",
+                status="succeeded",
+                settings=template.settings,
+                engine_version=template.engine_version,
+                finished_at=template.finished_at,
+            )
+            BenchmarkResult.objects.bulk_create(
+                [
+                    BenchmarkResult(
+                        run=run,
+                        benchmark=r.benchmark,
+                        metrics=r.metrics,
+                        primary_metric=r.primary_metric,
+                        value=0.99,
+                        stderr=0.001,
+                        n=r.n,
+                        method=r.method,
+                        n_shot=r.n_shot,
+                    )
+                    for r in results
+                ]
+            )
+            board_runs_changed([run.pk])
+        committed = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        while time.perf_counter() - committed < 60:
+            conn.request("GET", f"/api/v1/leaderboard/?search={repo_id}")
+            body = conn.getresponse().read()
+            if repo_id.encode() in body:
+                break
+        out.append((time.perf_counter() - committed) * 1000)
+    return out
+
+
+def board_main(args: argparse.Namespace) -> None:
+    """The maintained board: every request a different filter/sort/page, no response cache."""
+    if not args.reuse:
+        log(f"creating scratch database {args.db}")
+        create_database(args.db)
+        load_data(args.db)
+    log(f"rebuild_leaderboard: {manage(args.db, 'rebuild_leaderboard'):.0f} s")
+    for mode in ("table", "computed"):
+        if mode == "computed":
+            if args.skip_nocache:
+                break
+            # The computed read side (the board built from the runs per request, as before the table).
+            with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{args.db}", autocommit=True) as conn:
+                conn.execute("UPDATE evals_boardmeta SET rebuilt_at = NULL")
+        log(f"gunicorn: {args.workers} workers, response cache off, read side: {mode}")
+        server = Server(args.db, args.port, cache_ttl=0, workers=args.workers)
+        try:
+            first = {}
+            for path in ("/api/v1/leaderboard/", "/"):
+                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=600)
+                first[path] = fetch(conn, path)[1] * 1000
+            log(f"  first requests after restart: API {first['/api/v1/leaderboard/']:.0f} ms, page {first['/']:.0f} ms")
+            if mode == "computed":
+                started = time.monotonic()
+                slow = run_load(args.port, ["/", "/api/v1/leaderboard/"], duration=60, concurrency=2, max_requests=6)
+                report("computed read side, no cache (concurrency 2, a few requests)", slow, time.monotonic() - started)
+                continue
+            started = time.monotonic()
+            warm_up = run_varied_board(args.port, duration=5, concurrency=args.concurrency)
+            log(f"  warm-up: {sum(len(v) for v in warm_up.values())} requests")
+            started = time.monotonic()
+            varied = run_varied_board(args.port, duration=args.duration, concurrency=args.concurrency)
+            report(
+                f"table read side, every request a different filter/sort/page, no response cache, "
+                f"concurrency {args.concurrency}",
+                varied,
+                time.monotonic() - started,
+            )
+            log(f"  RSS per web worker: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
+            visible = visible_after_commit(args.db, args.port)
+            log(f"  finished run visible after commit: {', '.join(f'{v:.0f}' for v in visible)} ms")
+            log(f"  RSS per web worker after: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
+        finally:
+            server.stop()
+    if not args.keep:
+        with psycopg.connect(admin_dsn(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
+        log(f"dropped {args.db}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--db", default="ladder_load")
@@ -386,8 +578,14 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the scratch database if already filled")
     parser.add_argument("--skip-nocache", action="store_true", help="skip the (slow) no-cache scenario")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
+    parser.add_argument(
+        "--board", action="store_true", help="the maintained board: varied requests, no response cache (see board_main)"
+    )
     args = parser.parse_args()
     scale(args.models)
+    if args.board:
+        board_main(args)
+        return
 
     if not args.reuse:
         log(f"creating scratch database {args.db}")

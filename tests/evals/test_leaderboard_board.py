@@ -18,11 +18,13 @@ from evals.selectors.leaderboard.maintain import (
     board_is_stale,
     board_rebuild,
 )
+from evals.suites import SUITES
 from registry.models import LanguageModel
 from tests.evals.factories import complete_run, language, model
 from tests.evals.runfixtures import endpoint_model, fake_openai, openai_env  # noqa: F401
 
 pytestmark = pytest.mark.django_db
+QUICK = list(SUITES["quick"].benchmarks)
 OLL = next((Path(__file__).resolve().parent.parent / "exchange" / "fixtures" / "open_llm_v1").glob("results_*.json"))
 
 
@@ -133,3 +135,109 @@ def test_rebuild_leaderboard_if_stale_builds_once_then_leaves_current_rows(capsy
     call_command("rebuild_leaderboard", "--if-stale")
     assert "nothing to do" in capsys.readouterr().out
     assert BoardMeta.objects.get().rebuilt_at is not None
+
+
+CASES = [
+    ({}, "raw", "rank"),
+    ({}, "normalized", "-rank"),
+    ({"weights": "closed"}, "raw", "rank"),
+    ({"language": "zh"}, "raw", "average"),
+    ({"license": "MIT"}, "raw", "-average_normalized"),
+    ({"commercial": True}, "normalized", "name"),
+    ({"organization": "acme"}, "raw", "-name"),
+    ({"size": "consumer"}, "raw", "parameters"),
+    ({"min_params": 2_000_000_000, "max_params": 40_000_000_000}, "raw", "-parameters"),
+    ({"search": "B-"}, "raw", "arc_easy"),
+    ({"base": "acme/base-7b"}, "raw", "-mmlu"),
+    ({"modality": "text", "on_hub": False}, "raw", "rank"),
+]
+
+
+def _board_fixture() -> None:
+    from tests.evals.factories import LicenseFactory
+
+    mit = LicenseFactory(key="mit", commercial_use="yes")
+    nc = LicenseFactory(key="cc-by-nc-4.0", commercial_use="no")
+    base = model("acme/base-7b", parameters=7_000_000_000, languages=["en"])
+    complete_run(base, 0.62)
+    for i in range(24):
+        m = model(
+            f"{['acme', 'beta', 'gamma'][i % 3]}/m-{i:02d}",
+            parameters=[None, 1_000_000_000, 5_000_000_000, 30_000_000_000][i % 4],
+            weights="closed" if i % 5 == 0 else "open",
+            license=[mit, nc][i % 2],
+            languages=["en", "zh"] if i % 3 == 0 else ["en"],
+            base_model=base if i % 4 == 1 else None,
+        )
+        # Ties on purpose (i // 3): equal scores share ranks.
+        complete_run(m, {key: 0.3 + (i // 3) * 0.05 + j * 0.001 for j, key in enumerate(QUICK)})
+    complete_run(model("acme/partial-1b", parameters=1_000_000_000), {"arc_easy": 0.9}, is_partial=True, limit=5)
+    complete_run(model("beta/old-sample", parameters=5_000_000_000), 0.7, n=50)
+
+
+def _shape(page):
+    return {
+        "count": page.count,
+        "rows": [
+            (r.model.repo_id, r.rank, r.rank_worst, r.status, r.run.id, r.on_frontier, r.average, r.average_normalized)
+            for r in page.rows
+        ],
+        "not_ranked": [(r.model.repo_id, r.status, r.run.id) for r in page.not_ranked],
+        "not_ranked_count": page.not_ranked_count,
+        "chart": [tuple(p) for p in page.chart],
+        "chart_total": page.chart_total,
+        "benchmarks": page.benchmarks,
+    }
+
+
+def test_the_table_read_side_answers_like_the_board_computed_from_the_runs():
+    from django.core.cache import cache
+
+    from evals.selectors.leaderboard import leaderboard_cache_bump, leaderboard_page
+    from evals.selectors.leaderboard.columnar import board_table_meta
+
+    _board_fixture()
+    cache.clear()
+    leaderboard_cache_bump()
+    assert not board_table_meta()[1]
+    computed = {
+        i: _shape(leaderboard_page(filters=f, score=s, ordering=o, per_page=7, page=2 if i % 2 else 1, chart=True))
+        for i, (f, s, o) in enumerate(CASES)
+    }
+    board_rebuild()
+    assert board_table_meta()[1]
+    from_table = {
+        i: _shape(leaderboard_page(filters=f, score=s, ordering=o, per_page=7, page=2 if i % 2 else 1, chart=True))
+        for i, (f, s, o) in enumerate(CASES)
+    }
+    for i in computed:
+        assert from_table[i] == computed[i], CASES[i]
+    assert any(len(set(r[1] for r in shape["rows"])) < len(shape["rows"]) for shape in computed.values())  # ties
+
+
+def test_a_finished_run_shows_on_the_table_read_side_at_once(endpoint_model, django_capture_on_commit_callbacks):  # noqa: F811
+    from evals.selectors.leaderboard import leaderboard_page
+
+    complete_run(model("a/a"), 0.7)
+    board_rebuild()
+    assert [r.model.repo_id for r in leaderboard_page().rows] == ["a/a"]
+
+    run = services.eval_run_create(
+        model=endpoint_model, suite="quick", benchmarks=["arc_easy"], limit=4, backend="openai", dispatch=False
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        services.eval_run_execute(run_id=run.pk)
+
+    page = leaderboard_page()
+    assert [(r.model.repo_id, r.status) for r in page.not_ranked] == [(endpoint_model.repo_id, "partial")]
+
+
+def test_an_unknown_ordering_on_the_table_read_side_is_refused():
+    from evals.selectors.leaderboard import LeaderboardError, leaderboard_page
+
+    complete_run(model("a/a"), 0.7)
+    board_rebuild()
+    with pytest.raises(LeaderboardError):
+        leaderboard_page(ordering="nonsense")
+    with pytest.raises(LeaderboardError):
+        leaderboard_page(provenance="nonsense")

@@ -24,6 +24,7 @@ from evals.selectors.leaderboard.boards import (
 )
 from evals.selectors.leaderboard.build import BoardCore, CoreEntry, board_core
 from evals.selectors.leaderboard.cache import _cached, leaderboard_cache_generation
+from evals.selectors.leaderboard.columnar import board_table_meta
 from evals.selectors.runs import run_settings_public
 from registry.models import LanguageModel
 from registry.selectors.models import model_filter, model_queryset
@@ -339,6 +340,22 @@ def leaderboard_page(
     filters = filters or {}
     if score not in SCORE_MODES:
         raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
+    generation, table_ready = board_table_meta()
+    if table_ready:
+        return _page_from_table(
+            suite=suite,
+            board=board,
+            filters=filters,
+            score=score,
+            ordering=ordering or "rank",
+            page=page,
+            per_page=per_page,
+            not_ranked_limit=not_ranked_limit,
+            chart=chart,
+            provenance=provenance,
+            method=method,
+            generation=generation,
+        )
     core = board_core(suite=suite, board=board, provenance=provenance, method=method)
     ranked, not_ranked = _ranked_cached(core, filters=filters, score=score, ordering=ordering or "rank")
     per_page = max(1, min(per_page, MAX_PER_PAGE))
@@ -373,6 +390,75 @@ def leaderboard_page(
         per_page=per_page,
         not_ranked=nr_rows,
         not_ranked_count=len(not_ranked),
+        chart=points,
+        chart_total=total_points,
+        provenance=provenance,
+        method=method,
+    )
+
+
+def _page_from_table(
+    *,
+    suite: str,
+    board: str,
+    filters: dict[str, Any],
+    score: str,
+    ordering: str,
+    page: int,
+    per_page: int,
+    not_ranked_limit: int,
+    chart: bool,
+    provenance: str,
+    method: str,
+    generation: tuple[int, float],
+) -> LeaderboardPage:
+    """leaderboard_page over the maintained table's columnar copy (evals/selectors/leaderboard/columnar.py)."""
+    from evals.selectors.leaderboard.columnar import (
+        board_arrays,
+        columnar_chart,
+        columnar_core,
+        columnar_entries,
+        columnar_order,
+    )
+
+    arrays = board_arrays(suite=suite, board=board, provenance=provenance, method=method, generation=generation)
+    order = columnar_order(arrays, filters=filters, score=score, ordering=ordering)
+    per_page = max(1, min(per_page, MAX_PER_PAGE))
+    page = max(1, page)
+    start, stop = (page - 1) * per_page, page * per_page
+    chosen = [int(i) for i in order.indexes[start:stop]]
+    ranks = list(zip(order.ranks[start:stop].tolist(), order.worsts[start:stop].tolist(), strict=True))
+    nr_chosen = [int(i) for i in order.not_ranked[:not_ranked_limit]]
+    points, total_points = columnar_chart(arrays, order, score) if chart else ([], 0)
+    frontier = {p.repo_id for p in points if p.on_frontier}
+    core = columnar_core(arrays)
+    entries = {e.run_id: e for e in columnar_entries(arrays, chosen + nr_chosen)}
+    wanted: list[tuple[CoreEntry, int | None, int | None]] = []
+    for position, (rank, worst) in zip(chosen, ranks, strict=True):
+        entry = entries.get(int(arrays.run_id[position]))
+        if entry is not None:
+            wanted.append((entry, rank, worst))
+    for position in nr_chosen:
+        entry = entries.get(int(arrays.run_id[position]))
+        if entry is not None:
+            wanted.append((entry, None, None))
+    hydrated = _hydrate(core, wanted)
+    rows = [row for row in hydrated if row.rank is not None]
+    nr_rows = [row for row in hydrated if row.rank is None]
+    for row in rows:
+        row.on_frontier = row.model.repo_id in frontier
+    return LeaderboardPage(
+        suite=suite,
+        board=board,
+        score=score,
+        ordering=ordering,
+        benchmarks=arrays.benchmarks,
+        rows=rows,
+        count=len(order),
+        page=page,
+        per_page=per_page,
+        not_ranked=nr_rows,
+        not_ranked_count=len(order.not_ranked),
         chart=points,
         chart_total=total_points,
         provenance=provenance,

@@ -1,0 +1,514 @@
+"""The read side over the maintained board: an in-process columnar (numpy) copy of BoardEntry rows.
+
+Per (suite, board, provenance, method) the rows are loaded once per board generation
+(`BoardMeta.generation`, one small query per request) into arrays: scores and interval bounds, the
+filter columns as integer codes, per-language masks, lower-cased ids and names for search. A request
+is then a mask per filter key (one function per key of registry.selectors.models.model_filter), tie-aware
+ranks from the sorted bounds of the filtered rows (evals.stats.rank_arrays), one lexsort for the
+ordering and a slice; only the rows of the page are read back from the table and hydrated.
+
+A complete row ranks when it was scored on the board's usual items (per benchmark the most common n
+among the complete rows); otherwise it is listed as not comparable.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from evals import stats
+from evals.models import BoardEntry, BoardMeta
+from evals.selectors.leaderboard.boards import MODEL_FILTER_KEYS, random_baseline
+from evals.selectors.leaderboard.build import BoardCore, CoreEntry, board_check
+from evals.selectors.leaderboard.maintain import BOARD_VERSION
+from registry.models import License
+from registry.selectors.models import SIZE_BUCKETS
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+_STRINGS = np.dtypes.StringDType()
+_COMMERCIAL = (License.Commercial.YES, License.Commercial.RESTRICTED)
+
+
+@dataclass
+class Codes:
+    """A categorical column: per row an index into `words` (lower-cased)."""
+
+    words: dict[str, int]
+    codes: IntArray
+
+    @classmethod
+    def of(cls, values: list[str]) -> Codes:
+        words, codes = np.unique(np.array([v.lower() for v in values], dtype=object), return_inverse=True)
+        return cls({str(w): i for i, w in enumerate(words)}, codes.astype(np.int64))
+
+    def equals(self, value: str) -> BoolArray:
+        code = self.words.get(value.lower())
+        if code is None:
+            return np.zeros(len(self.codes), dtype=bool)
+        return np.asarray(self.codes == code)
+
+
+@dataclass
+class BoardArrays:
+    """One board's rows as columns. Ranked candidates come first, in the board's base order (best raw
+    average first, then id); the not-ranked rows follow, ordered by id."""
+
+    suite: str
+    board: str
+    provenance: str
+    method: str
+    generation: tuple[int, float]
+    benchmarks: list[str]
+    baselines: list[float]
+    expected_n: dict[str, int]
+    n_ranked: int
+    pk: IntArray
+    model_pk: IntArray
+    run_id: IntArray
+    status: list[str]
+    average: FloatArray
+    average_normalized: FloatArray
+    lo: FloatArray
+    hi: FloatArray
+    lo_normalized: FloatArray
+    hi_normalized: FloatArray
+    values: FloatArray  # rows x benchmarks, nan where missing
+    repo_id: npt.NDArray[Any]
+    id_order: IntArray  # position of each row's id in the sorted ids (ties by id as Python sorts strings)
+    repo_lower: npt.NDArray[Any]
+    name_lower: npt.NDArray[Any]
+    parameters: FloatArray  # nan where unknown
+    weights: Codes
+    license: Codes
+    commercial: Codes
+    organization: Codes
+    modality: Codes
+    base: Codes
+    base_ref: Codes
+    on_hub: BoolArray
+    languages: dict[str, BoolArray]
+
+    def __len__(self) -> int:
+        return len(self.pk)
+
+
+_loaded: dict[tuple[str, str, str, str], BoardArrays] = {}
+_load_lock = threading.Lock()
+_FIELDS = (
+    "pk",
+    "model_id",
+    "run_id",
+    "kind",
+    "average",
+    "average_normalized",
+    "lo",
+    "hi",
+    "lo_normalized",
+    "hi_normalized",
+    "values",
+    "ns",
+    "repo_id",
+    "name",
+    "weights",
+    "parameters",
+    "languages",
+    "license_key",
+    "commercial_use",
+    "organization_slug",
+    "modality",
+    "base_repo_id",
+    "base_model_ref",
+    "on_hub",
+)
+
+
+def board_table_meta() -> tuple[tuple[int, float], bool]:
+    """(generation, ready): ready once `rebuild_leaderboard` built the rows with this code's rules. The
+    generation is (the counter, the time of the last rebuild), so a rebuilt table never reuses a key."""
+    meta = BoardMeta.objects.filter(pk=1).values_list("generation", "version", "rebuilt_at").first()
+    if meta is None or meta[2] is None:
+        return (0, 0.0), False
+    return (int(meta[0]), meta[2].timestamp()), meta[1] == BOARD_VERSION
+
+
+def board_arrays(*, suite: str, board: str, provenance: str, method: str, generation: tuple[int, float]) -> BoardArrays:
+    """The board's columns at this generation (loaded from the table when the generation moved)."""
+    key = (suite, board, provenance, method)
+    current = _loaded.get(key)
+    if current is not None and current.generation == generation:
+        return current
+    with _load_lock:
+        current = _loaded.get(key)
+        if current is None or current.generation != generation:
+            current = _load(suite, board, provenance, method, generation)
+            _loaded[key] = current
+    return current
+
+
+def _expected_shape(ns: list[list[int | None]], complete: list[bool], k: int) -> tuple[int | None, ...]:
+    counts: list[dict[int, int]] = [{} for _ in range(k)]
+    for shape, is_complete in zip(ns, complete, strict=True):
+        if is_complete:
+            for i, n in enumerate(shape):
+                if n is not None:
+                    counts[i][n] = counts[i].get(n, 0) + 1
+    return tuple(max(c.items(), key=lambda kv: (kv[1], kv[0]))[0] if c else None for c in counts)
+
+
+def _load(suite: str, board: str, provenance: str, method: str, generation: tuple[int, float]) -> BoardArrays:
+    keys = board_check(suite=suite, board=board, provenance=provenance, method=method)
+    k = len(keys)
+    rows = list(
+        BoardEntry.objects.filter(suite=suite, board=board, provenance=provenance, method=method)
+        .order_by()
+        .values_list(*_FIELDS)
+    )
+    complete = [row[3] == BoardEntry.Kind.COMPLETE for row in rows]
+    expected = _expected_shape([row[11] for row in rows], complete, k)
+    status = []
+    for row, is_complete in zip(rows, complete, strict=True):
+        if not is_complete:
+            status.append(row[3])
+        elif tuple(row[11]) == expected:
+            status.append("ranked")
+        else:
+            status.append("not_comparable")
+    ranked = sorted(
+        (i for i, s in enumerate(status) if s == "ranked"), key=lambda i: (-(rows[i][4] or 0.0), rows[i][12])
+    )
+    others = sorted((i for i, s in enumerate(status) if s != "ranked"), key=lambda i: rows[i][12])
+    rows = [rows[i] for i in ranked + others]
+    status = [status[i] for i in ranked + others]
+
+    def floats(index: int) -> FloatArray:
+        return np.array([row[index] for row in rows], dtype=np.float64)
+
+    languages: dict[str, list[bool]] = {}
+    for position, row in enumerate(rows):
+        for code in row[16]:
+            languages.setdefault(code, [False] * len(rows))[position] = True
+    return BoardArrays(
+        suite=suite,
+        board=board,
+        provenance=provenance,
+        method=method,
+        generation=generation,
+        benchmarks=keys,
+        baselines=[random_baseline(key) for key in keys],
+        expected_n={key: n for key, n in zip(keys, expected, strict=True) if n is not None},
+        n_ranked=len(ranked),
+        pk=np.array([row[0] for row in rows], dtype=np.int64),
+        model_pk=np.array([row[1] for row in rows], dtype=np.int64),
+        run_id=np.array([row[2] for row in rows], dtype=np.int64),
+        status=status,
+        average=floats(4),
+        average_normalized=floats(5),
+        lo=floats(6),
+        hi=floats(7),
+        lo_normalized=floats(8),
+        hi_normalized=floats(9),
+        values=np.array([row[10] for row in rows], dtype=np.float64).reshape(len(rows), k),
+        repo_id=np.array([row[12] for row in rows], dtype=_STRINGS),
+        id_order=_id_order([row[12] for row in rows]),
+        repo_lower=np.array([row[12].lower() for row in rows], dtype=_STRINGS),
+        name_lower=np.array([row[13].lower() for row in rows], dtype=_STRINGS),
+        parameters=floats(15),
+        weights=Codes.of([row[14] for row in rows]),
+        license=Codes.of([row[17] for row in rows]),
+        commercial=Codes.of([row[18] for row in rows]),
+        organization=Codes.of([row[19] for row in rows]),
+        modality=Codes.of([row[20] for row in rows]),
+        base=Codes.of([row[21] for row in rows]),
+        base_ref=Codes.of([row[22] for row in rows]),
+        on_hub=np.array([row[23] for row in rows], dtype=bool),
+        languages={code: np.array(mask, dtype=bool) for code, mask in languages.items()},
+    )
+
+
+def _id_order(ids: list[str]) -> IntArray:
+    order = np.empty(len(ids), dtype=np.int64)
+    order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids), dtype=np.int64)
+    return order
+
+
+# --- one predicate per filter key (the meaning of registry.selectors.models.model_filter) -----------
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in {"1", "true", "yes", "on"}
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def filter_weights(arrays: BoardArrays, value: Any) -> BoolArray:
+    return arrays.weights.equals(str(value))
+
+
+def filter_language(arrays: BoardArrays, value: Any) -> BoolArray:
+    mask = arrays.languages.get(str(value).lower())
+    return mask if mask is not None else np.zeros(len(arrays), dtype=bool)
+
+
+def filter_license(arrays: BoardArrays, value: Any) -> BoolArray:
+    return arrays.license.equals(str(value))
+
+
+def filter_commercial(arrays: BoardArrays, value: Any) -> BoolArray | None:
+    if not _truthy(value):
+        return None
+    return np.logical_or.reduce([arrays.commercial.equals(str(c)) for c in _COMMERCIAL])
+
+
+def filter_organization(arrays: BoardArrays, value: Any) -> BoolArray:
+    return arrays.organization.equals(str(value))
+
+
+def filter_parameters(arrays: BoardArrays, filters: dict[str, Any]) -> BoolArray | None:
+    """size, min_params and max_params together (a bucket narrowed by explicit bounds)."""
+    low, high = SIZE_BUCKETS.get(str(filters.get("size") or ""), (None, None))
+    min_params = _int_or_none(filters.get("min_params"))
+    max_params = _int_or_none(filters.get("max_params"))
+    low = max(v for v in (low, min_params) if v is not None) if (low or min_params) else None
+    high = min(v for v in (high, max_params) if v is not None) if (high or max_params) else None
+    if low is None and high is None:
+        return None
+    with np.errstate(invalid="ignore"):
+        mask = ~np.isnan(arrays.parameters)
+        if low is not None:
+            mask &= arrays.parameters >= low
+        if high is not None:
+            mask &= arrays.parameters <= high
+    return mask
+
+
+def filter_modality(arrays: BoardArrays, value: Any) -> BoolArray:
+    return arrays.modality.equals(str(value))
+
+
+def filter_base(arrays: BoardArrays, value: Any) -> BoolArray:
+    wanted = str(value).lower()
+    return np.asarray(arrays.repo_lower == wanted) | arrays.base.equals(wanted) | arrays.base_ref.equals(wanted)
+
+
+def filter_on_hub(arrays: BoardArrays, value: Any) -> BoolArray:
+    return arrays.on_hub if _truthy(value) else ~arrays.on_hub
+
+
+def filter_search(arrays: BoardArrays, value: Any) -> BoolArray | None:
+    text = str(value or "").strip().lower()
+    if not text:
+        return None
+    return np.asarray(np.strings.find(arrays.repo_lower, text) >= 0) | np.asarray(
+        np.strings.find(arrays.name_lower, text) >= 0
+    )
+
+
+FILTER_PREDICATES: dict[str, Callable[[BoardArrays, Any], BoolArray | None]] = {
+    "weights": filter_weights,
+    "language": filter_language,
+    "license": filter_license,
+    "commercial": filter_commercial,
+    "organization": filter_organization,
+    "modality": filter_modality,
+    "base": filter_base,
+    "on_hub": filter_on_hub,
+    "search": filter_search,
+}
+_PARAMETER_KEYS = ("size", "min_params", "max_params")
+
+
+def board_mask(arrays: BoardArrays, filters: dict[str, Any]) -> BoolArray | None:
+    """Rows matching every set filter (None when no filter is set)."""
+    mask: BoolArray | None = None
+    for key, predicate in FILTER_PREDICATES.items():
+        value = filters.get(key)
+        if key == "on_hub":
+            if value in (None, ""):
+                continue
+        elif not value:
+            continue
+        part = predicate(arrays, value)
+        if part is not None:
+            mask = part if mask is None else mask & part
+    if any(filters.get(key) not in (None, "", False) for key in _PARAMETER_KEYS):
+        part = filter_parameters(arrays, filters)
+        if part is not None:
+            mask = part if mask is None else mask & part
+    return mask
+
+
+def filters_active(filters: dict[str, Any]) -> bool:
+    return any(filters.get(k) not in (None, "", False) for k in (*MODEL_FILTER_KEYS, "on_hub"))
+
+
+# --- ranking and ordering ---------------------------------------------------------------------------
+
+
+@dataclass
+class ColumnarOrder:
+    """A filtered, ranked, ordered board: positions into the arrays, with rank and worst rank."""
+
+    indexes: IntArray
+    ranks: IntArray
+    worsts: IntArray
+    not_ranked: IntArray
+
+    def __len__(self) -> int:
+        return len(self.indexes)
+
+
+def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, ordering: str) -> ColumnarOrder:
+    """Rank the filtered ranked rows among themselves and order them; raises LeaderboardError."""
+    from evals.selectors.leaderboard.read import _ordering_key
+
+    name, descending = _ordering_key(ordering, arrays.benchmarks)
+    mask = board_mask(arrays, filters)
+    n = len(arrays)
+    positions = np.arange(n, dtype=np.int64)
+    keep = positions[: arrays.n_ranked] if mask is None else np.flatnonzero(mask[: arrays.n_ranked])
+    others = positions[arrays.n_ranked :] if mask is None else arrays.n_ranked + np.flatnonzero(mask[arrays.n_ranked :])
+    normalized = score == "normalized"
+    lo = (arrays.lo_normalized if normalized else arrays.lo)[keep]
+    hi = (arrays.hi_normalized if normalized else arrays.hi)[keep]
+    ranks, worsts = stats.rank_arrays(lo, hi)
+    value = np.nan_to_num((arrays.average_normalized if normalized else arrays.average)[keep], nan=0.0)
+    base = np.arange(len(keep))  # the base order (best raw average, then id) breaks ties
+    if name == "rank":
+        # rank, then score (best first), then id: the id order is the base order's among equal scores
+        order = np.lexsort((arrays.id_order[keep], -value, ranks))
+        if descending:
+            order = order[::-1]
+    elif name in ("average", "average_normalized"):
+        column = arrays.average if name == "average" else arrays.average_normalized
+        key = np.nan_to_num(column[keep], nan=0.0)
+        order = np.lexsort((base, -key if descending else key))
+    elif name == "name":
+        lower = arrays.repo_lower[keep]
+        order = _stable_descending(lower) if descending else np.argsort(lower, kind="stable")
+    elif name == "parameters":
+        params = arrays.parameters[keep]
+        known = ~np.isnan(params) & (np.nan_to_num(params) != 0)
+        with_params = np.flatnonzero(known)
+        key = params[with_params]
+        with_params = with_params[np.lexsort((with_params, -key if descending else key))]
+        order = np.concatenate([with_params, np.flatnonzero(~known)])
+    else:
+        column = np.nan_to_num(arrays.values[keep, arrays.benchmarks.index(name)], nan=0.0)
+        order = np.lexsort((base, -column if descending else column))
+    return ColumnarOrder(
+        indexes=keep[order],
+        ranks=ranks[order].astype(np.int64),
+        worsts=worsts[order].astype(np.int64),
+        not_ranked=others,
+    )
+
+
+def _stable_descending(keys: npt.NDArray[Any]) -> IntArray:
+    """Indexes sorting keys descending, equal keys keeping their order (as Python's sort(reverse=True))."""
+    ascending = np.argsort(keys[::-1], kind="stable")
+    return np.asarray((len(keys) - 1 - ascending)[::-1], dtype=np.int64)
+
+
+def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntry]:
+    """The rows at these positions as board lines, read back from the table (one query)."""
+    if not positions:
+        return []
+    pks = [int(arrays.pk[p]) for p in positions]
+    rows = {
+        row[0]: row
+        for row in BoardEntry.objects.filter(pk__in=pks).values_list(
+            "pk",
+            "model_id",
+            "run_id",
+            "repo_id",
+            "parameters",
+            "values",
+            "stderrs",
+            "ns",
+            "metrics",
+            "average",
+            "average_se",
+            "average_normalized",
+            "average_normalized_se",
+        )
+    }
+    entries = []
+    for p, pk in zip(positions, pks, strict=True):
+        row = rows.get(pk)
+        if row is None:  # rewritten since this process loaded the board: left out until the next load
+            continue
+        status = arrays.status[p]
+        ranked = status == "ranked"
+        entries.append(
+            CoreEntry(
+                row[1],
+                row[2],
+                row[3],
+                row[4],
+                tuple(row[5]),
+                tuple(row[6]),
+                tuple(row[7]),
+                tuple(row[8]),
+                row[9] if ranked else None,
+                row[10] if ranked else None,
+                row[11] if ranked else None,
+                row[12] if ranked else None,
+                status,
+            )
+        )
+    return entries
+
+
+def columnar_core(arrays: BoardArrays) -> BoardCore:
+    """A BoardCore shell (benchmarks, baselines, expected counts) for hydrating rows; no entries."""
+    return BoardCore(
+        arrays.suite,
+        arrays.board,
+        arrays.benchmarks,
+        arrays.baselines,
+        arrays.expected_n,
+        [],
+        [],
+        provenance=arrays.provenance,
+        method=arrays.method,
+    )
+
+
+def columnar_chart(arrays: BoardArrays, order: ColumnarOrder, score: str, limit: int = 300) -> tuple[list[Any], int]:
+    """Score against parameters with the Pareto frontier, as read._chart computes it."""
+    from evals.selectors.leaderboard.read import ChartPoint
+
+    keep = order.indexes
+    params = arrays.parameters[keep]
+    known = ~np.isnan(params) & (np.nan_to_num(params) != 0)
+    idx = keep[known]
+    if not len(idx):
+        return [], 0
+    column = arrays.average_normalized if score == "normalized" else arrays.average
+    value = np.nan_to_num(column[idx], nan=0.0)
+    p = arrays.parameters[idx]
+    order_pv = np.lexsort((-value, p))  # by size, then best score first (Python's stable sort of the same)
+    idx, value, p = idx[order_pv], value[order_pv], p[order_pv]
+    previous_best = np.concatenate([[-np.inf], np.maximum.accumulate(value)[:-1]])
+    frontier = value > previous_best
+    top = np.argsort(-value, kind="stable")[:limit]
+    chosen = frontier.copy()
+    chosen[top] = True
+    points = [
+        ChartPoint(str(arrays.repo_id[i]), int(pp), float(v), bool(f))
+        for i, pp, v, f, c in zip(idx, p, value, frontier, chosen, strict=True)
+        if c
+    ]
+    return points, len(idx)
