@@ -241,3 +241,21 @@ def test_an_unknown_ordering_on_the_table_read_side_is_refused():
         leaderboard_page(ordering="nonsense")
     with pytest.raises(LeaderboardError):
         leaderboard_page(provenance="nonsense")
+
+
+@pytest.mark.parametrize("n_models", [10, 50])
+def test_the_table_read_side_query_count_does_not_grow_with_models(
+    api_client, django_assert_num_queries, settings, n_models
+):
+    settings.LEADERBOARD_CACHE_TTL = 0  # no response cache: every request reads the board
+    for i in range(n_models):
+        complete_run(model(f"org/m{i:03}", languages=["en", "zh"]), 0.2 + i / 100)
+    board_rebuild()
+    # First request of this process: the table's generation, the board's rows as columns, the page's rows,
+    # then their models, languages and runs.
+    with django_assert_num_queries(6):
+        assert api_client.get("/api/v1/leaderboard/").json()["count"] == n_models
+    # Columns loaded: the generation, the page's rows, models, languages, runs; filters never query.
+    with django_assert_num_queries(5):
+        body = api_client.get("/api/v1/leaderboard/", {"weights": "open", "language": "zh", "ordering": "-name"})
+        assert body.json()["count"] == n_models
