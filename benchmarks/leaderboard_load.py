@@ -525,7 +525,13 @@ def board_main(args: argparse.Namespace) -> None:
         log(f"creating scratch database {args.db}")
         create_database(args.db)
         load_data(args.db)
-    log(f"rebuild_leaderboard: {manage(args.db, 'rebuild_leaderboard'):.0f} s")
+    # A reused database keeps its rows (rebuilt only when stale); the table read side needs them current.
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{args.db}", autocommit=True) as conn:
+        conn.execute("UPDATE evals_boardmeta SET rebuilt_at = now() WHERE version > 0 AND rebuilt_at IS NULL")
+    rebuild = ("rebuild_leaderboard", "--if-stale") if args.reuse else ("rebuild_leaderboard",)
+    log(f"{' '.join(rebuild)}: {manage(args.db, *rebuild):.0f} s")
+    with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{args.db}", autocommit=True) as conn:
+        conn.execute("ANALYZE evals_boardentry")
     for mode in ("table", "computed"):
         if mode == "computed":
             if args.skip_nocache:

@@ -45,6 +45,7 @@ def main() -> int:
     (ROOT / "var").mkdir(exist_ok=True)
     subprocess.run([PY, "manage.py", "migrate", "--noinput"], check=True, env=env)
     subprocess.run([PY, "manage.py", "load_catalog"], check=True, env=env)
+    subprocess.run([PY, "manage.py", "rebuild_leaderboard", "--if-stale"], check=True, env=env)
     host = env.get("LADDER_HOST", "127.0.0.1:8000")
     # One environment for every process here: the web process can tell which key variables the
     # workers have, and refuse at submit time a closed model no worker could run.

@@ -190,10 +190,12 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
     def floats(index: int) -> FloatArray:
         return np.array([row[index] for row in rows], dtype=np.float64)
 
-    languages: dict[str, list[bool]] = {}
+    languages: dict[str, list[int]] = {}
     for position, row in enumerate(rows):
         for code in row[16]:
-            languages.setdefault(code, [False] * len(rows))[position] = True
+            if code not in languages:
+                languages[code] = []
+            languages[code].append(position)
     return BoardArrays(
         suite=suite,
         board=board,
@@ -228,8 +230,14 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
         base=Codes.of([row[21] for row in rows]),
         base_ref=Codes.of([row[22] for row in rows]),
         on_hub=np.array([row[23] for row in rows], dtype=bool),
-        languages={code: np.array(mask, dtype=bool) for code, mask in languages.items()},
+        languages={code: _mask(len(rows), positions) for code, positions in languages.items()},
     )
+
+
+def _mask(n: int, positions: list[int]) -> BoolArray:
+    mask = np.zeros(n, dtype=bool)
+    mask[positions] = True
+    return mask
 
 
 def _id_order(ids: list[str]) -> IntArray:
