@@ -118,13 +118,18 @@ class LeaderboardQuerySerializer(serializers.Serializer):
 
 def model_filters(params: dict[str, Any]) -> dict[str, Any]:
     """The validated request's model filters (`params["filters"]`, a ModelFilters) as the leaderboard
-    selectors take them.
+    selectors take them: a dict of the terms in use, booleans as "true"/"false" (the selector reads a
+    False value as "no filter", which on_hub=false is not).
 
     Only the keys the leaderboard selector knows (MODEL_FILTER_KEYS) pass: it keys its cache by them, so
     a term it does not know would filter rows cached under the key of an unfiltered board.
     """
     filters = params.get("filters") or ModelFilters()
-    return {key: value for key, value in filters.as_dict().items() if key in MODEL_FILTER_KEYS}
+    return {
+        key: str(value).lower() if isinstance(value, bool) else value
+        for key, value in filters.as_dict().items()
+        if key in MODEL_FILTER_KEYS
+    }
 
 
 # --- output ----------------------------------------------------------------------------------
