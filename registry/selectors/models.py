@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any
 
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Lower
@@ -116,8 +116,6 @@ class ModelFilters:
     base: str | None = _term("text", "A base model id: the model itself and its direct derivatives.", limit=200)
     on_hub: bool | None = _term("bool", "Seen on the Hub at the last sync (true) or not (false).")
 
-    KEYS: ClassVar[tuple[str, ...]]
-
     @staticmethod
     def choices(key: str) -> list[str]:
         """The allowed values of a choice term."""
@@ -219,9 +217,8 @@ class ModelFilters:
         return qs
 
 
-ModelFilters.KEYS = tuple(f.name for f in fields(ModelFilters))
 # The filter keys, in the order forms show them (the leaderboard's cache keys and "is filtered" test).
-FILTER_KEYS = ModelFilters.KEYS
+FILTER_KEYS = tuple(f.name for f in fields(ModelFilters))
 
 
 class _TermError(Exception):
