@@ -42,6 +42,7 @@ from evals.selectors.leaderboard import (
     suite_infos,
 )
 from evals.selectors.reported import ReportedBoardError, reported_board, reported_note
+from registry.api.filters import MODEL_FILTER_PARAMETERS
 
 # Errors are raised as DRF exceptions: config.api_errors answers them with the API's one error body,
 # {"error": {"code", "message", "field", "fields"}}, documented by config.api_schema.
@@ -105,7 +106,7 @@ class LeaderboardApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        parameters=[LeaderboardQuerySerializer],
+        parameters=[LeaderboardQuerySerializer, *MODEL_FILTER_PARAMETERS],
         responses={200: LEADERBOARD_RESPONSE, 400: ERROR_RESPONSE},
         summary="Ranked leaderboard with 95% intervals, tie-aware ranks and per-score provenance",
         description=(
@@ -248,7 +249,7 @@ class LeaderboardCsvApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        parameters=[LeaderboardQuerySerializer],
+        parameters=[LeaderboardQuerySerializer, *MODEL_FILTER_PARAMETERS],
         responses={(200, "text/csv"): OpenApiTypes.STR, 400: ERROR_RESPONSE},
         summary="Leaderboard as CSV, with intervals and provenance columns",
     )

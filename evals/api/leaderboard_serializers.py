@@ -7,11 +7,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from evals.benchmarks import BENCHMARKS
@@ -19,6 +17,7 @@ from evals.selectors.leaderboard import (
     BOARDS,
     DEFAULT_PER_PAGE,
     MAX_PER_PAGE,
+    MODEL_FILTER_KEYS,
     SCORE_MODES,
     LeaderboardRow,
     RunInfo,
@@ -28,45 +27,9 @@ from evals.selectors.leaderboard import (
 )
 from evals.selectors.reported import CLAIM_STATUSES, ClaimCheck, ReportedRow
 from registry.models import LanguageModel
-from registry.selectors.models import SIZE_BUCKETS
+from registry.selectors.models import ModelFilters
 
 PROVENANCE_CHOICES = ["all", "measured", "imported", "reported"]
-
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMbBtT]?)\s*$")
-_SCALE = {"": 1, "k": 10**3, "m": 10**6, "b": 10**9, "t": 10**12}
-
-
-def parse_parameters(value: str) -> int:
-    """ "7000000000", "7B", "1.5b", "500M" -> an int; raises ValueError."""
-    match = _SIZE_RE.match(str(value))
-    if not match:
-        raise ValueError(value)
-    number, suffix = match.groups()
-    return int(float(number) * _SCALE[suffix.lower()])
-
-
-@extend_schema_field(
-    {
-        "type": "string",
-        "pattern": _SIZE_RE.pattern,
-        "description": "A parameter count: 7000000000, 7B, 1.5b or 500M.",
-        "example": "7B",
-    }
-)
-class ParametersField(serializers.Field):
-    default_error_messages = {"invalid": _("Enter a parameter count such as 7000000000, 7B or 500M.")}
-
-    def to_internal_value(self, data: Any) -> int:
-        try:
-            value = parse_parameters(data)
-        except (ValueError, KeyError):
-            self.fail("invalid")
-        if value <= 0:
-            self.fail("invalid")
-        return value
-
-    def to_representation(self, value: int) -> int:
-        return value
 
 
 class LeaderboardQuerySerializer(serializers.Serializer):
@@ -79,17 +42,6 @@ class LeaderboardQuerySerializer(serializers.Serializer):
         default="rank",
         help_text="rank, average, average_normalized, name, parameters or a benchmark key; prefix - to reverse",
     )
-    search = serializers.CharField(required=False, allow_blank=True, max_length=200)
-    weights = serializers.ChoiceField(choices=["open", "closed"], required=False, allow_blank=True)
-    language = serializers.RegexField(r"^[A-Za-z]{2,3}$", required=False, allow_blank=True)
-    license = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    commercial = serializers.BooleanField(required=False, allow_null=True, default=None)
-    organization = serializers.CharField(required=False, allow_blank=True, max_length=100)
-    min_params = ParametersField(required=False)
-    max_params = ParametersField(required=False)
-    size = serializers.ChoiceField(choices=list(SIZE_BUCKETS), required=False, allow_blank=True)
-    modality = serializers.ChoiceField(choices=LanguageModel.Modality.values, required=False, allow_blank=True)
-    base = serializers.CharField(required=False, allow_blank=True, max_length=200)
     provenance = serializers.ChoiceField(
         choices=PROVENANCE_CHOICES,
         required=False,
@@ -126,7 +78,19 @@ class LeaderboardQuerySerializer(serializers.Serializer):
         if hasattr(data, "lists"):
             data = {key: values[-1] for key, values in data.lists()}
         data = {key: value for key, value in data.items() if value not in ("", None)}
-        return super().to_internal_value(data)
+        # The model filters are registry.selectors.models.ModelFilters, as on the models list: their bad
+        # values are reported with the board's own, in one 400.
+        filters, filter_errors = ModelFilters.parse_partial(data)
+        errors = {key: [message] for key, message in filter_errors.items()}
+        try:
+            attrs = super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+            raise serializers.ValidationError({**detail, **errors}) from exc
+        if errors:
+            raise serializers.ValidationError(errors)
+        attrs["filters"] = filters
+        return attrs
 
     def validate_suite(self, value: str) -> str:
         known = suites()
@@ -149,19 +113,23 @@ class LeaderboardQuerySerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {"ordering": f"Unknown ordering {attrs['ordering']!r}; use one of {', '.join(allowed)}."}
             )
-        low, high = attrs.get("min_params"), attrs.get("max_params")
-        if low and high and low > high:
-            raise serializers.ValidationError({"min_params": "min_params is larger than max_params."})
         return attrs
 
 
 def model_filters(params: dict[str, Any]) -> dict[str, Any]:
-    """The validated params that registry.selectors.models.model_filter understands."""
-    keys = ("search", "weights", "language", "license", "organization", "min_params", "max_params", "size")
-    out = {key: params[key] for key in (*keys, "modality", "base") if params.get(key) not in (None, "")}
-    if params.get("commercial"):
-        out["commercial"] = "true"
-    return out
+    """The validated request's model filters (`params["filters"]`, a ModelFilters) as the leaderboard
+    selectors take them: a dict of the terms in use, booleans as "true"/"false" (the selector reads a
+    False value as "no filter", which on_hub=false is not).
+
+    Only the keys the leaderboard selector knows (MODEL_FILTER_KEYS) pass: it keys its cache by them, so
+    a term it does not know would filter rows cached under the key of an unfiltered board.
+    """
+    filters = params.get("filters") or ModelFilters()
+    return {
+        key: str(value).lower() if isinstance(value, bool) else value
+        for key, value in filters.as_dict().items()
+        if key in MODEL_FILTER_KEYS
+    }
 
 
 # --- output ----------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from evals.charts import bar_chart, scatter_chart
 from evals.selectors.leaderboard import (
     BOARDS,
     DEFAULT_METHOD,
-    MODEL_FILTER_KEYS,
     LeaderboardError,
     benchmark_info,
     benchmark_infos,
@@ -46,7 +45,7 @@ from evals.selectors.reported import (
 )
 from evals.selectors.runs import flagged_runs_pending, run_list
 from registry.models import Language, LanguageModel, License
-from registry.selectors.models import SIZE_BUCKETS
+from registry.selectors.models import SIZE_BUCKET_LABELS
 
 DEFAULTS = {"suite": "quick", "board": "overall", "score": "raw", "ordering": "rank", "page": 1, "per_page": 100}
 
@@ -229,7 +228,7 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str, 
         provenance=params.get("provenance") or "all",
         method=params.get("method") or DEFAULT_METHOD,
     )
-    filtered = any(params.get(f) not in (None, "") for f in MODEL_FILTER_KEYS)
+    filtered = bool(model_filters(params))
     # Checked only when the measured board is empty, so a populated board costs no query for it.
     if default and not page.count and not page.not_ranked_count and not filtered and _fresh_install():
         return _render_reported(params, query, language)
@@ -292,7 +291,7 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str, 
         "options": {
             "licenses": list(License.objects.order_by("key").values_list("key", flat=True)),
             "languages": list(Language.objects.order_by("code").values_list("code", flat=True)),
-            "sizes": [(key, _size_label(key)) for key in SIZE_BUCKETS],
+            "sizes": list(SIZE_BUCKET_LABELS.items()),
             "modalities": LanguageModel.Modality.choices,
         },
         "BOARDS": BOARDS,
@@ -365,15 +364,6 @@ def _dots(chart: Any) -> str:
             for d in chart.dots
         ),
     )
-
-
-def _size_label(key: str) -> str:
-    return {
-        "edge": _("Edge (≤3.5B)"),
-        "consumer": _("Consumer (3.5–9B)"),
-        "mid": _("Mid-range (9–70B)"),
-        "large": _("Large (≥70B)"),
-    }.get(key, key)
 
 
 def compare(request: HttpRequest) -> HttpResponse:

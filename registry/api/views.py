@@ -15,11 +15,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from config.api_schema import error_response
+from registry.api.filters import MODEL_FILTER_PARAMETERS, filter_error_detail
 from registry.api.serializers import ModelDetailSerializer, ModelListSerializer
 from registry.models import LanguageModel
 from registry.selectors.models import (
     ORDERINGS,
-    SIZE_BUCKETS,
     FilterError,
     model_filters_clean,
     model_get,
@@ -27,23 +27,8 @@ from registry.selectors.models import (
     model_list,
 )
 
-MODEL_FILTER_PARAMETERS = [
-    OpenApiParameter("weights", OpenApiTypes.STR, enum=["open", "closed"], description="Open or closed weights."),
-    OpenApiParameter("language", OpenApiTypes.STR, description="ISO 639-1 code the model supports (en, zh)."),
-    OpenApiParameter("license", OpenApiTypes.STR, description="License key (apache-2.0, llama2, proprietary...)."),
-    OpenApiParameter("commercial", OpenApiTypes.BOOL, description="Only licenses that allow commercial use."),
-    OpenApiParameter("organization", OpenApiTypes.STR, description="Organization slug (the Hub author)."),
-    OpenApiParameter("min_params", OpenApiTypes.STR, description="At least this many parameters: 7000000000 or 7B."),
-    OpenApiParameter("max_params", OpenApiTypes.STR, description="At most this many parameters: 13B, 135M..."),
-    OpenApiParameter(
-        "size", OpenApiTypes.STR, enum=list(SIZE_BUCKETS), description="Size bucket (edge <3.5B ... large >70B)."
-    ),
-    OpenApiParameter(
-        "modality", OpenApiTypes.STR, enum=[c for c, _ in LanguageModel.Modality.choices], description="Modality."
-    ),
-    OpenApiParameter("base", OpenApiTypes.STR, description="A base model id: the model and its direct derivatives."),
-    OpenApiParameter("search", OpenApiTypes.STR, description="Substring of the id or the name."),
-    OpenApiParameter("on_hub", OpenApiTypes.BOOL, description="Seen on the Hub at the last sync."),
+MODEL_LIST_PARAMETERS = [
+    *MODEL_FILTER_PARAMETERS,
     OpenApiParameter("ordering", OpenApiTypes.STR, enum=list(ORDERINGS), description="Sort order (default: id)."),
 ]
 
@@ -61,7 +46,7 @@ def _filters(request: Request) -> dict[str, Any]:
     try:
         return model_filters_clean(request.query_params)
     except FilterError as exc:
-        raise ValidationError({key: [message] for key, message in exc.errors.items()}) from exc
+        raise ValidationError(filter_error_detail(exc)) from exc
 
 
 class ModelListApi(ListAPIView):
@@ -77,7 +62,7 @@ class ModelListApi(ListAPIView):
     @extend_schema(
         operation_id="models_list",
         summary="List models",
-        parameters=MODEL_FILTER_PARAMETERS,
+        parameters=MODEL_LIST_PARAMETERS,
         responses={
             200: ModelListSerializer(many=True),
             400: error_response(400, "Bad filter value: `error.field` names the first, `error.fields` lists them all."),

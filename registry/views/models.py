@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from registry.models import Language, LanguageModel, License
 from registry.selectors.models import (
-    SIZE_BUCKETS,
+    SIZE_BUCKET_LABELS,
     FilterError,
     model_filters_clean,
     model_get,
@@ -53,7 +53,7 @@ def model_list(request: HttpRequest) -> HttpResponse:
         "languages": Language.objects.filter(models__isnull=False).distinct().order_by("code"),
         "licenses": License.objects.filter(models__isnull=False).distinct().order_by("key"),
         "modalities": LanguageModel.Modality.choices,
-        "sizes": list(SIZE_BUCKETS),
+        "sizes": list(SIZE_BUCKET_LABELS.items()),
         "filtered": bool(set(filters) - {"ordering"}),
         # The secondary filters sit in a <details> that is open whenever one of them is in use.
         "more_open": bool(
