@@ -1,5 +1,12 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from evals.models import EvalRun
 
 
 class EvalsConfig(AppConfig):
@@ -28,13 +35,11 @@ class EvalsConfig(AppConfig):
             signal.connect(_ranking_changed, sender=AllowedRevision, dispatch_uid=f"evals.allowed_revision_{name}")
 
 
-def _run_deleted(**kwargs: object) -> None:
-    """A deleted run (admin) must leave every cached board at once."""
-    from django.db import transaction
+def _run_deleted(*, instance: EvalRun, **kwargs: object) -> None:
+    """A deleted run (admin, or its model deleted) must leave every board at once."""
+    from evals.services import leaderboard_runs_changed
 
-    from evals.selectors.leaderboard import leaderboard_cache_bump
-
-    transaction.on_commit(leaderboard_cache_bump)
+    leaderboard_runs_changed(model_ids=[instance.model_id])
 
 
 def _ranking_changed(**kwargs: object) -> None:
