@@ -407,6 +407,17 @@ def eval_run_find_duplicate(
     return qs.order_by("-created_at").first()
 
 
+@dataclass(frozen=True)
+class _Target:
+    """What a submission evaluates, once every check passed: the model, the revision and its pinned sha."""
+
+    model_id: str
+    model: LanguageModel | None  # None: a Hub model the registry does not know yet (written with the run)
+    revision: str
+    revision_sha: str  # "" where the worker records what it ran (local weights, closed endpoints)
+    checked: _HubCheck | None = None  # what the Hub said, for the registry write
+
+
 def eval_run_submit(
     *,
     user: Any,
@@ -417,8 +428,14 @@ def eval_run_submit(
     dtype: str = "auto",
     benchmarks: list[str] | None = None,
     limit: int | None = None,
+    device: str = "auto",
+    batch_size: int = 8,
+    dispatch: bool = True,
+    operator: bool = False,
 ) -> tuple[EvalRun, bool]:
     """Check a model and queue its evaluation; returns (run, created).
+
+    The one submission path of the submit page, the API and the `evaluate` command.
 
     The Hub is asked first (exists, public, not gated without a token, text-generation) and the
     revision is pinned: "main" (its current sha) always, another branch, tag or commit only when staff
@@ -426,18 +443,40 @@ def eval_run_submit(
     EVAL_MAX_PARAMETERS) and license are checked on that revision's own metadata: its safetensors
     count or its weight files' sizes, never the card. Models with local weights (transformers backend)
     and closed models (openai backend, endpoint required) are checked from the registry alone.
+
+    `operator=True` is the server's operator at the shell (`manage.py evaluate`): the model must be in
+    the registry, its recorded Hub commit is what is evaluated (no Hub request), and the size and license
+    policy, which protects the server from its users, is the operator's to judge. Everything else is
+    the same: the input checks, the closed-model and endpoint rules, the duplicate lookup and its race.
+
     `created` is False when an identical complete run (same model sha, suite, backend, dtype) is
     queued, running or succeeded: that run is returned. A partial run (benchmark subset or limit) is
-    always new and never ranked. Then the submission quota (accepted runs only). Only an accepted
-    submission writes: the registry row (created or refreshed from main) and the run, in one
-    transaction. The run is stored as queued even when the broker is down (then `run.dispatched_at`
-    is None and the dispatcher sends it later).
+    always new and never ranked. Then the submission quota of a signed-in `user` (accepted runs only).
+    Only an accepted submission writes: the registry row (created or refreshed from main) and the run,
+    in one transaction. With `dispatch` the run is sent to the workers after commit; it is stored as
+    queued even when the broker is down (then `run.dispatched_at` is None and the dispatcher sends it
+    later).
 
     Raises SubmissionError(code, message) with a user-facing message for every refusal; a refusal
     writes nothing.
     """
     model_id = (model_id or "").strip()
     revision = (revision or "main").strip() or "main"
+    if not operator:
+        _check_submission_input(model_id, revision)
+    _check_backend_dtype(backend, dtype)
+    plan = _plan_settings(suite=suite, benchmarks=benchmarks, limit=limit)
+    if operator:
+        target = _operator_target(model_id, revision, backend)
+    else:
+        target = _user_target(model_id, revision, backend)
+    return _submission_store(
+        target, plan, user=user, backend=backend, dtype=dtype, device=device, batch_size=batch_size, dispatch=dispatch
+    )
+
+
+def _check_submission_input(model_id: str, revision: str) -> None:
+    """The model id and revision a user typed: well formed, and not a pull request."""
     if not MODEL_ID_RE.match(model_id) or ".." in model_id:
         raise SubmissionError(
             "invalid_model_id",
@@ -452,33 +491,29 @@ def eval_run_submit(
             field="revision",
         )
     _check_revision_name(revision)
-    _check_backend_dtype(backend, dtype)
-    plan = _plan_settings(suite=suite, benchmarks=benchmarks, limit=limit)
 
-    # Every check (the Hub included) comes before any write: a refused submission changes nothing.
-    model = LanguageModel.objects.filter(repo_id=model_id).select_related("license").first()
-    checked: _HubCheck | None = None
-    if model is not None and model.weights == LanguageModel.Weights.CLOSED:
-        if backend != "openai":
-            raise SubmissionError(
-                "closed_model_backend",
-                _("%(id)s is a closed model: it can only be evaluated through its API endpoint (backend openai).")
-                % {"id": model_id},
-                field="backend",
-            )
-        if not model.endpoint_base_url:
-            raise SubmissionError(
-                "no_endpoint",
-                _("%(id)s is a closed model with no API endpoint configured; staff must add one first.")
-                % {"id": model_id},
-                field="model",
-            )
-        _check_worker_key(model)
-        revision_sha = ""
-    elif model is not None and model.local_weights and backend == "transformers":
-        _check_registry_policy(model)
-        revision_sha = ""
-    elif backend == "openai" and (model is None or not model.endpoint_base_url):
+
+def _check_closed_model(model: LanguageModel, backend: str) -> None:
+    """A closed model runs only through its configured API endpoint."""
+    if backend != "openai":
+        raise SubmissionError(
+            "closed_model_backend",
+            _("%(id)s is a closed model: it can only be evaluated through its API endpoint (backend openai).")
+            % {"id": model.repo_id},
+            field="backend",
+        )
+    if not model.endpoint_base_url:
+        raise SubmissionError(
+            "no_endpoint",
+            _("%(id)s is a closed model with no API endpoint configured; staff must add one first.")
+            % {"id": model.repo_id},
+            field="model",
+        )
+
+
+def _check_endpoint_backend(model: LanguageModel | None, model_id: str, backend: str) -> None:
+    """The openai backend needs an endpoint on the model; open weights without one use transformers."""
+    if backend == "openai" and (model is None or not model.endpoint_base_url):
         raise SubmissionError(
             "no_endpoint",
             _(
@@ -488,55 +523,100 @@ def eval_run_submit(
             % {"id": model_id},
             field="backend",
         )
-    else:
-        # What the registry already knows comes first: no Hub round trip (or Hub outage) to refuse it.
-        if model is not None:
-            _check_registry_known_size(model)
-            if backend == "openai":
-                _check_worker_key(model)
-        from registry.hub import hub_interactive
 
-        with hub_interactive():
-            checked = _hub_check(model_id, revision, model)
-        _check_model_policy(
-            model_id,
-            parameters=checked.size.parameters,
-            size_basis=checked.size.basis,
-            license_key=checked.license_key,
-            revision=checked.sha,
-            weight_bytes=checked.size.weight_bytes,
+
+def _user_target(model_id: str, revision: str, backend: str) -> _Target:
+    """Every check of a user's submission, the Hub's included, before any write; raises SubmissionError."""
+    model = LanguageModel.objects.filter(repo_id=model_id).select_related("license").first()
+    if model is not None and model.weights == LanguageModel.Weights.CLOSED:
+        _check_closed_model(model, backend)
+        _check_worker_key(model)
+        return _Target(model_id, model, revision, "")
+    if model is not None and model.local_weights and backend == "transformers":
+        _check_registry_policy(model)
+        return _Target(model_id, model, revision, "")
+    _check_endpoint_backend(model, model_id, backend)
+    # What the registry already knows comes first: no Hub round trip (or Hub outage) to refuse it.
+    if model is not None:
+        _check_registry_known_size(model)
+        if backend == "openai":
+            _check_worker_key(model)
+    from registry.hub import hub_interactive
+
+    with hub_interactive():
+        checked = _hub_check(model_id, revision, model)
+    _check_model_policy(
+        model_id,
+        parameters=checked.size.parameters,
+        size_basis=checked.size.basis,
+        license_key=checked.license_key,
+        revision=checked.sha,
+        weight_bytes=checked.size.weight_bytes,
+    )
+    return _Target(model_id, model, revision, checked.sha, checked)
+
+
+def _operator_target(model_id: str, revision: str, backend: str) -> _Target:
+    """The operator's submission: a registry model at its recorded Hub commit; raises SubmissionError."""
+    model = LanguageModel.objects.filter(repo_id=model_id).first()
+    if model is None:
+        raise SubmissionError(
+            "model_not_found",
+            _("There is no model %(id)s in the registry.") % {"id": model_id},
+            field="model",
+            status=404,
         )
-        revision_sha = checked.sha
+    if model.weights == LanguageModel.Weights.CLOSED:
+        _check_closed_model(model, backend)
+        return _Target(model_id, model, revision, "")
+    _check_endpoint_backend(model, model_id, backend)
+    return _Target(model_id, model, revision, "" if _resolved_at_run_time(model, backend) else model.hub_sha)
+
+
+def _submission_store(
+    target: _Target,
+    plan: _Plan,
+    *,
+    user: Any,
+    backend: str,
+    dtype: str,
+    device: str,
+    batch_size: int,
+    dispatch: bool,
+) -> tuple[EvalRun, bool]:
+    """The identical complete run if there is one, else the user's quota and the new run, in one transaction."""
 
     def duplicate() -> EvalRun | None:
-        current = model if model is not None else LanguageModel.objects.filter(repo_id=model_id).first()
+        current = target.model or LanguageModel.objects.filter(repo_id=target.model_id).first()
         if plan.is_partial or current is None:
             return None
         return eval_run_find_duplicate(
-            model=current, revision_sha=revision_sha, suite=suite, backend=backend, dtype=dtype
+            model=current, revision_sha=target.revision_sha, suite=plan.suite, backend=backend, dtype=dtype
         )
 
     existing = duplicate()
     if existing is not None:
         return existing, False
+    model = target.model
     try:
         with transaction.atomic():
             _check_submission_quota(user, lock=True)
-            if checked is not None:
+            if target.checked is not None:
                 from registry.services import hub_sync
 
-                model, _outcome = hub_sync.hub_model_upsert(checked.info, config_file=checked.config_file)
+                model, _outcome = hub_sync.hub_model_upsert(target.checked.info, config_file=target.checked.config_file)
             assert model is not None
             run = eval_run_create(
                 model=model,
-                revision=revision,
-                revision_sha=revision_sha,
+                revision=target.revision,
+                revision_sha=target.revision_sha,
                 suite=plan.suite,
-                benchmarks=plan.benchmarks,
-                limit=plan.limit,
                 backend=backend,
                 dtype=dtype,
+                device=device,
+                batch_size=batch_size,
                 user=user if getattr(user, "is_authenticated", False) else None,
+                dispatch=dispatch,
                 plan=plan,
             )
     except IntegrityError:
@@ -549,7 +629,7 @@ def eval_run_submit(
         from registry.hub import HubError
 
         if isinstance(exc, HubError):  # config.json could not be read for the registry write: nothing saved
-            raise _hub_error_to_submission(exc, model_id, revision) from exc
+            raise _hub_error_to_submission(exc, target.model_id, target.revision) from exc
         raise
     run.refresh_from_db(fields=["dispatched_at"])  # sent (or not) once the transaction committed
     return run, True
