@@ -6,6 +6,7 @@ Each of these writes tells the leaderboard through `leaderboard_runs_changed` (e
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 from typing import Any
@@ -58,7 +59,7 @@ def eval_runs_reap() -> dict[str, int]:
                 requeued += 1
                 changed.add(model_id)
                 logger.warning("eval run %s: heartbeat stopped, requeued (attempt %s done)", run_id, attempts)
-                transaction.on_commit(lambda rid=run_id: eval_run_enqueue(run_id=rid))
+                transaction.on_commit(functools.partial(eval_run_enqueue, run_id=run_id))
         failed += ended
         if ended:
             changed.add(model_id)

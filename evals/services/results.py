@@ -13,7 +13,7 @@ from evals.models import BenchmarkResult, EvalRun, ItemResult
 def _stored_method(run: EvalRun, benchmark: str) -> str:
     method = (run.settings or {}).get("methods", {}).get(benchmark)
     if method:
-        return method
+        return str(method)
     has_ll = ItemResult.objects.filter(run=run, benchmark=benchmark).exclude(loglikelihoods=[]).exists()
     return "loglikelihood" if has_ll else "generative"
 
