@@ -1,5 +1,12 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from evals.models import EvalRun
 
 
 class EvalsConfig(AppConfig):
@@ -32,17 +39,11 @@ class EvalsConfig(AppConfig):
         )
 
 
-def _run_deleted(instance: object, **kwargs: object) -> None:
-    """A deleted run (admin) leaves the board rows in the delete's transaction, every cached board at commit."""
-    from django.db import transaction
+def _run_deleted(*, instance: EvalRun, **kwargs: object) -> None:
+    """A deleted run (admin, or its model deleted) must leave every board at once."""
+    from evals.services import leaderboard_runs_changed
 
-    from evals.selectors.leaderboard import leaderboard_cache_bump
-    from evals.selectors.leaderboard.maintain import board_models_refresh
-
-    model_id = getattr(instance, "model_id", None)
-    if model_id is not None:
-        board_models_refresh([int(model_id)])
-    transaction.on_commit(leaderboard_cache_bump)
+    leaderboard_runs_changed(model_ids=[instance.model_id])
 
 
 def _ranking_changed(instance: object | None = None, **kwargs: object) -> None:

@@ -1,6 +1,6 @@
 """The evaluation engine: which items a run scores, the lm-eval 0.4 requests for them, and the metrics.
 
-No Django here. The services (evals/services.py) call `run_plan` once per run, then `score_docs` per benchmark
+No Django here. The services (evals/services/execute.py) call `run_plan` once per run, then `score_docs` per benchmark
 (storing each `ItemOutcome` as it arrives), then `aggregate` over the stored per-item metrics.
 
 Faithfulness to lm-evaluation-harness 0.4.x (so scores compare with published numbers):

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from registry.models import SyncRun
 from registry.services.hub_sync import sync_default_scope, sync_hub
 
-# A large first sync can take a while; the Redis visibility timeout (settings) is well above this.
-SYNC_SOFT_TIME_LIMIT = 3600
-
 
 @shared_task(
-    name="registry.tasks.hub_sync_task", soft_time_limit=SYNC_SOFT_TIME_LIMIT, time_limit=SYNC_SOFT_TIME_LIMIT + 120
+    name="registry.tasks.hub_sync_task",
+    soft_time_limit=settings.SYNC_SOFT_TIME_LIMIT,
+    time_limit=settings.SYNC_SOFT_TIME_LIMIT + 120,
 )
 def hub_sync_task(
     *,

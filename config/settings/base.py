@@ -230,6 +230,9 @@ HUB_SUBMIT_MAX_RETRIES = env.int("LADDER_HUB_SUBMIT_MAX_RETRIES", default=1)
 HUB_SYNC_AUTHORS = env.list("LADDER_SYNC_AUTHORS", default=[])
 HUB_SYNC_LIMIT = env.int("LADDER_SYNC_LIMIT", default=200)
 HUB_SYNC_INTERVAL_MINUTES = env.int("LADDER_SYNC_INTERVAL_MINUTES", default=120)
+# A sync's soft time limit, seconds (the hard limit is 120 s later); a sync still "running" 600 s past it
+# is marked failed as lost. A large first sync can take a while.
+SYNC_SOFT_TIME_LIMIT = env.int("LADDER_SYNC_SOFT_TIME_LIMIT", default=3600)
 # Community scores: a sync reads the open pull requests of a model at most once per this many minutes
 # (0: every sync), and reads a PR's files again only when the model's open PRs or their heads changed.
 HUB_SYNC_PR_INTERVAL_MINUTES = env.int("LADDER_SYNC_PR_INTERVAL_MINUTES", default=360)
@@ -314,7 +317,7 @@ if CELERY_BROKER_URL.startswith("redis"):
     # Redis redelivers an unacked message after visibility_timeout: keep it above the longest
     # hard time limit or a long evaluation would be delivered twice while it still runs.
     # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": EVAL_TIME_LIMIT + 600}
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(EVAL_TIME_LIMIT, SYNC_SOFT_TIME_LIMIT + 120) + 600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True  # state lives on the rows, not in a result backend
 CELERY_RESULT_BACKEND = None

@@ -862,9 +862,7 @@ def _finish(tally: _Tally) -> SyncRun:
 
 def _runs_lost_reap() -> int:
     """Mark as failed the runs still "running" long after any worker would have killed them."""
-    from registry.tasks import SYNC_SOFT_TIME_LIMIT
-
-    cutoff = timezone.now() - timedelta(seconds=SYNC_SOFT_TIME_LIMIT + 600)
+    cutoff = timezone.now() - timedelta(seconds=settings.SYNC_SOFT_TIME_LIMIT + 600)
     return SyncRun.objects.filter(status=SyncRun.Status.RUNNING, started_at__lt=cutoff).update(
         status=SyncRun.Status.FAILED,
         finished_at=timezone.now(),

@@ -5,6 +5,10 @@ from tests.evals.runfixtures import endpoint_model, fake_openai, openai_env  # n
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
 import pytest
 
 from tests.evals.fakeopenai import FakeOpenAI
@@ -87,3 +91,19 @@ def fake_openai(openai_env):
 @pytest.fixture
 def endpoint_model(db, fake_openai):
     return make_endpoint_model(fake_openai.base_url)
+
+
+@contextmanager
+def on_batch_storing(receiver: Callable[..., Any]) -> Iterator[None]:
+    """Call `receiver(run_id=, attempt=, items=, ...)` before a worker stores each batch of a run's items.
+
+    The public hook (evals.signals.run_batch_storing) lets a test act between batches (press cancel, let
+    the reaper take the run, drop the database) without patching the worker's internals.
+    """
+    from evals.signals import run_batch_storing
+
+    run_batch_storing.connect(receiver, weak=False)
+    try:
+        yield
+    finally:
+        run_batch_storing.disconnect(receiver)

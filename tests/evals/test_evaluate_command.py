@@ -132,3 +132,60 @@ def test_an_identical_complete_run_that_succeeded_is_reported_not_repeated(endpo
     assert doc["results"] == {"arc_easy": {"acc": 0.5, "acc_norm": 0.25, "stderr": 0.1, "n": 100}}
     assert doc["average"] == 0.5
     assert EvalRun.objects.count() == 1 and fake_openai.requests == []
+
+
+def _evaluate_with_stderr(*args: str) -> tuple[str, str]:
+    out, err = StringIO(), StringIO()
+    call_command("evaluate", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def alice_api(api_client, alice):
+    from rest_framework.authtoken.models import Token
+
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=alice).key}")
+    return api_client
+
+
+def test_a_run_submitted_through_the_api_is_the_identical_run_the_command_reports(
+    alice_api, fake_hub, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tests.evals.test_workers import purge_queues
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    submitted = alice_api.post("/api/v1/evaluations/", {"model": "HuggingFaceTB/SmolLM2-135M"}, format="json")
+    assert submitted.status_code == 202, submitted.content
+    run_id = submitted.json()["id"]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        out, err = _evaluate_with_stderr("HuggingFaceTB/SmolLM2-135M", "--enqueue")
+    assert out.strip() == str(run_id)
+    assert f"an identical complete run exists: run {run_id} (queued)" in err
+    assert EvalRun.objects.count() == 1
+    purge_queues()
+
+
+def test_a_run_the_command_queued_is_the_duplicate_the_api_answers_with(
+    alice_api, fake_hub, monkeypatch, django_capture_on_commit_callbacks
+):
+    from tests.evals.test_workers import purge_queues
+
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        out, _err = _evaluate_with_stderr("HuggingFaceTB/SmolLM2-135M", "--enqueue")
+    run_id = int(out)
+
+    again = alice_api.post("/api/v1/evaluations/", {"model": "HuggingFaceTB/SmolLM2-135M"}, format="json")
+    assert again.status_code == 200, again.content
+    assert again.json()["id"] == run_id and again.json()["duplicate"] is True
+    assert EvalRun.objects.count() == 1
+    purge_queues()
+
+
+def test_the_command_refuses_what_the_submission_service_refuses(endpoint_model, fake_hub):
+    with pytest.raises(CommandError, match="needs an API endpoint configured"):
+        _evaluate("HuggingFaceTB/SmolLM2-135M", "--backend", "openai", "--limit", "2")
+    with pytest.raises(CommandError, match="limit must be a whole number"):
+        _evaluate(endpoint_model.repo_id, "--backend", "openai", "--limit", "0")
+    assert not EvalRun.objects.exists()

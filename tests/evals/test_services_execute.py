@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from evals import services
 from evals.models import BenchmarkResult, EvalRun, ItemResult
+from tests.evals.runfixtures import on_batch_storing
 
 pytestmark = pytest.mark.django_db
 
@@ -150,19 +151,17 @@ def test_cancelling_a_queued_run_cancels_it_at_once_and_no_worker_runs_it(endpoi
     assert len(fake_openai.requests) == 0
 
 
-def test_cancelling_a_running_run_stops_it_after_the_current_batch(endpoint_model, alice, monkeypatch):
+def test_cancelling_a_running_run_stops_it_after_the_current_batch(endpoint_model, alice):
     run = _run(endpoint_model, limit=12, batch_size=4, user=alice)
-    original = services._RunRecorder.flush
-    calls = {"n": 0}
+    batches = []
 
-    def flush_then_cancel(self):
-        calls["n"] += bool(self.buffer)  # flushes that store a batch
-        if calls["n"] == 2:  # during the run, the owner presses cancel
-            services.eval_run_cancel(run_id=run.pk, user=alice)
-        return original(self)
+    def cancel_at_the_second_batch(sender, run_id, items, **kwargs):
+        batches.append(len(items))
+        if len(batches) == 2:  # during the run, the owner presses cancel
+            services.eval_run_cancel(run_id=run_id, user=alice)
 
-    monkeypatch.setattr(services._RunRecorder, "flush", flush_then_cancel)
-    services.eval_run_execute(run_id=run.pk)
+    with on_batch_storing(cancel_at_the_second_batch):
+        services.eval_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == EvalRun.Status.CANCELLED
     assert 0 < ItemResult.objects.filter(run=run).count() < 12
@@ -208,19 +207,17 @@ def test_the_reaper_fails_a_run_whose_worker_died_too_often(endpoint_model, sett
     assert fresh.status == EvalRun.Status.RUNNING  # its heartbeat is recent: left alone
 
 
-def test_a_worker_that_lost_its_claim_stops_without_touching_the_run(endpoint_model, monkeypatch):
+def test_a_worker_that_lost_its_claim_stops_without_touching_the_run(endpoint_model):
     run = _run(endpoint_model, limit=12, batch_size=4)
-    original = services._RunRecorder.flush
-    calls = {"n": 0}
+    batches = []
 
-    def flush_after_reap(self):
-        calls["n"] += bool(self.buffer)  # flushes that store a batch
-        if calls["n"] == 2:  # the reaper took the run away (this worker looked dead) and requeued it
-            EvalRun.objects.filter(pk=run.pk).update(status=EvalRun.Status.QUEUED)
-        return original(self)
+    def reaped_at_the_second_batch(sender, run_id, items, **kwargs):
+        batches.append(len(items))
+        if len(batches) == 2:  # the reaper took the run away (this worker looked dead) and requeued it
+            EvalRun.objects.filter(pk=run_id).update(status=EvalRun.Status.QUEUED)
 
-    monkeypatch.setattr(services._RunRecorder, "flush", flush_after_reap)
-    services.eval_run_execute(run_id=run.pk)
+    with on_batch_storing(reaped_at_the_second_batch):
+        services.eval_run_execute(run_id=run.pk)
     run.refresh_from_db()
     assert run.status == EvalRun.Status.QUEUED and run.finished_at is None
 

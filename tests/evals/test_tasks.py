@@ -12,7 +12,7 @@ from evals import services
 from evals.models import EvalRun, ItemResult
 from evals.tasks import eval_run_execute_task, eval_runs_dispatch_task, eval_runs_reap_task
 from tests.evals.fakeopenai import FakeOpenAI
-from tests.evals.runfixtures import make_endpoint_model
+from tests.evals.runfixtures import make_endpoint_model, on_batch_storing
 
 
 def test_the_eval_task_is_idempotent_safe_on_the_evals_queue_with_limits():
@@ -35,22 +35,17 @@ def test_beat_runs_the_reaper_and_the_dispatcher():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_database_error_mid_run_hands_the_run_back_and_the_retry_resumes_it(
-    celery_worker, openai_env, monkeypatch, settings
-):
+def test_a_database_error_mid_run_hands_the_run_back_and_the_retry_resumes_it(celery_worker, openai_env, settings):
     """The database drops during a batch: that batch is rolled back, the task retries, nothing is counted twice."""
     settings.EVAL_DB_RETRY_DELAY = 0.5
-    original = services._RunRecorder.flush
     failures = {"n": 0}
 
-    def flush_with_one_outage(self):
-        if self.buffer and failures["n"] == 0 and ItemResult.objects.filter(run_id=self.run.pk).count() >= 4:
+    def one_outage_after_the_first_batch(sender, run_id, **kwargs):
+        if failures["n"] == 0 and ItemResult.objects.filter(run_id=run_id).count() >= 4:
             failures["n"] += 1
             raise OperationalError("server closed the connection unexpectedly")
-        return original(self)
 
-    monkeypatch.setattr(services._RunRecorder, "flush", flush_with_one_outage)
-    with FakeOpenAI() as server:
+    with on_batch_storing(one_outage_after_the_first_batch), FakeOpenAI() as server:
         model = make_endpoint_model(server.base_url)
         run = services.eval_run_create(
             model=model, suite="quick", benchmarks=["arc_easy"], limit=12, backend="openai", batch_size=4

@@ -84,3 +84,29 @@ def test_beat_without_configured_authors_refreshes_the_authors_already_in_the_re
 
     assert run.scope["authors"] == ["Qwen"] and run.updated == 1
     assert LanguageModel.objects.get(repo_id="Qwen/Qwen-7B").downloads == 5
+
+
+def test_the_sync_task_takes_its_time_limits_from_settings_and_redis_outlasts_them(settings):
+    assert hub_sync_task.soft_time_limit == settings.SYNC_SOFT_TIME_LIMIT
+    assert hub_sync_task.time_limit == settings.SYNC_SOFT_TIME_LIMIT + 120
+    # A shorter visibility timeout would hand a long sync to a second worker while it still runs.
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > hub_sync_task.time_limit
+
+
+@pytest.mark.django_db
+def test_a_sync_left_running_past_the_configured_limit_is_closed_as_lost(fake_hub, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    started = timezone.now() - timedelta(minutes=30)
+    recent = SyncRun.objects.create(trigger="beat")
+    SyncRun.objects.filter(pk=recent.pk).update(started_at=started)
+    call_command("sync_hub", "--model", "Qwen/Qwen-7B", stdout=StringIO())
+    recent.refresh_from_db()
+    assert recent.status == SyncRun.Status.RUNNING  # 30 minutes is within the default hour
+
+    settings.SYNC_SOFT_TIME_LIMIT = 60  # a deployment with a one-minute limit: 30 minutes is long lost
+    call_command("sync_hub", "--model", "Qwen/Qwen-7B", stdout=StringIO())
+    recent.refresh_from_db()
+    assert recent.status == SyncRun.Status.FAILED and recent.errors[0]["kind"] == "lost"

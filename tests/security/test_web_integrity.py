@@ -259,7 +259,7 @@ def test_the_leaderboard_never_shows_a_runs_weights_path():
 
 STATUSES = ["queued", "running", "succeeded", "failed", "cancelled"]
 PERSONAS = ["anonymous", "other user", "submitter", "staff"]
-# The table in evals/services.py: who may cancel or retry a run in each state.
+# The table in evals/services/lifecycle.py: who may cancel or retry a run in each state.
 MAY_CANCEL = {("submitter", "queued"), ("submitter", "running"), ("staff", "queued"), ("staff", "running")}
 MAY_RETRY = {("staff", "failed"), ("staff", "cancelled")}
 

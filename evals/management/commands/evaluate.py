@@ -7,7 +7,6 @@ prints `{"model", "suite", "backend", "results": {BENCH: {metric: value, ..., "s
 
 from __future__ import annotations
 
-import functools
 import json
 from typing import Any
 
@@ -40,6 +39,13 @@ def _model_or_register(model_id: str) -> LanguageModel:
             f"{model_id} is not in the registry and the Hub could not be reached to find it: {exc}"
         ) from exc
     return model
+
+
+def _command_error(exc: services.SubmissionError, model: LanguageModel) -> CommandError:
+    """The service's refusal, worded for the command line where an option is the fix."""
+    if exc.code == "closed_model_backend":
+        return CommandError(f"{model.repo_id} is a closed model: use --backend openai (its API endpoint)")
+    return CommandError(exc.message)
 
 
 def run_summary(run: EvalRun) -> dict[str, Any]:
@@ -83,46 +89,30 @@ class Command(BaseCommand):
             raise CommandError("--batch-size must be at least 1")
         benchmarks = [b.strip() for b in opts["benchmarks"].split(",") if b.strip()] or None
         model = _model_or_register(opts["model"])
-        if model.weights == LanguageModel.Weights.CLOSED and opts["backend"] != "openai":
-            raise CommandError(f"{model.repo_id} is a closed model: use --backend openai (its API endpoint)")
-        revision_sha = model.hub_sha if not model.local_weights and model.weights == "open" else ""
-        find_twin = functools.partial(
-            services.eval_run_find_duplicate,
-            model=model,
-            revision_sha=revision_sha,
-            suite=opts["suite"],
-            backend=opts["backend"],
-            dtype=opts["dtype"],
-        )
-        # A complete run (no subset, no limit) that was already queued, run or done is reused, not repeated.
-        existing = find_twin() if benchmarks is None and opts["limit"] is None else None
-        if existing is None:
-            try:
-                run = services.eval_run_create(
-                    model=model,
-                    suite=opts["suite"],
-                    benchmarks=benchmarks,
-                    limit=opts["limit"],
-                    backend=opts["backend"],
-                    dtype=opts["dtype"],
-                    device=opts["device"],
-                    batch_size=opts["batch_size"],
-                    revision_sha=revision_sha,
-                    dispatch=opts["enqueue"],
-                )
-            except services.SubmissionError as exc:
-                raise CommandError(exc.message) from exc
-            except IntegrityError as exc:  # created concurrently by someone else
-                existing = find_twin()
-                if existing is None:
-                    raise CommandError(
-                        "a conflicting run appeared and vanished while creating this one; try again"
-                    ) from exc
-        if existing is not None:
-            if existing.status == EvalRun.Status.RUNNING:
-                raise CommandError(f"an identical run is already running: run {existing.pk} (see /runs/{existing.pk}/)")
-            self.stderr.write(f"an identical complete run exists: run {existing.pk} ({existing.status})")
-            run = existing
+        try:
+            # The same service as the submit page and the API: the same duplicate lookup (a complete run
+            # already queued, running or done is reused, not repeated) and the same refusals.
+            run, created = services.eval_run_submit(
+                user=None,
+                model_id=model.repo_id,
+                suite=opts["suite"],
+                backend=opts["backend"],
+                dtype=opts["dtype"],
+                benchmarks=benchmarks,
+                limit=opts["limit"],
+                device=opts["device"],
+                batch_size=opts["batch_size"],
+                dispatch=opts["enqueue"],
+                operator=True,
+            )
+        except services.SubmissionError as exc:
+            raise _command_error(exc, model) from exc
+        except IntegrityError as exc:
+            raise CommandError("a conflicting run appeared and vanished while creating this one; try again") from exc
+        if not created:
+            if run.status == EvalRun.Status.RUNNING:
+                raise CommandError(f"an identical run is already running: run {run.pk} (see /runs/{run.pk}/)")
+            self.stderr.write(f"an identical complete run exists: run {run.pk} ({run.status})")
             if opts["enqueue"] and run.status == EvalRun.Status.QUEUED:
                 services.eval_run_enqueue(run_id=run.pk)
         if opts["enqueue"]:
