@@ -128,7 +128,7 @@ class Stack:
         }
 
     def start(self, name: str) -> None:
-        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.logdir / f"{name}.log", "ab")  # closed with the process
         self.procs[name] = subprocess.Popen(
             self.commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )

@@ -70,7 +70,7 @@ class EvalRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # runs are created by the submission service, the API or `manage.py evaluate`
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[EvalRun], action, verb: str) -> None:  # noqa: ANN001
+    def _apply(self, request: HttpRequest, queryset: QuerySet[EvalRun], action, verb: str) -> None:
         done, refused = 0, []
         for run in queryset:
             try:
@@ -201,7 +201,7 @@ class ResultImportAdmin(_ReadOnlyAdmin):
     list_select_related = ("run", "imported_by")
     change_list_template = "admin/evals/resultimport/change_list.html"
 
-    def get_urls(self):  # noqa: ANN201 - Django's signature
+    def get_urls(self):
         upload = self.admin_site.admin_view(self.upload_view)
         return [path("upload/", upload, name="evals_resultimport_upload"), *super().get_urls()]
 

@@ -216,7 +216,7 @@ def _classify(exc: BaseException) -> HubError:
         if cause is not None and not isinstance(cause, hf_errors.LocalEntryNotFoundError):
             try:
                 return _classify(cause)
-            except BaseException:  # noqa: BLE001 - an unclassifiable cause: the Hub was unreachable
+            except BaseException:  # an unclassifiable cause: the Hub was unreachable
                 pass
         return HubTemporaryError(f"the Hub could not be reached: {exc}", kind="connection")
     if isinstance(exc, httpx2.TimeoutException):
@@ -264,7 +264,7 @@ def _with_retries(call: Callable[[], T], what: str) -> T:
     while True:
         try:
             return call()
-        except Exception as exc:  # noqa: BLE001 - classified below; unknown errors re-raise
+        except Exception as exc:  # classified below; unknown errors re-raise
             error = _classify(exc)
             if isinstance(error, HubPermanentError) or attempt >= _max_retries():
                 if error is exc:
@@ -702,7 +702,7 @@ def hub_pull_request_open(
             token=token,
             create_pr=True,
         )
-    except Exception as exc:  # noqa: BLE001 - classified; unknown errors re-raise
+    except Exception as exc:  # classified; unknown errors re-raise
         error = _classify(exc)
         if error is exc:
             raise

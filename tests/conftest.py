@@ -56,7 +56,7 @@ def celery_worker(transactional_db):
         for queue in ("celery", "evals"):
             try:
                 conn.default_channel.queue_purge(queue)
-            except Exception:  # noqa: BLE001 - the queue may not exist yet
+            except Exception:  # the queue may not exist yet
                 pass
     with start_worker(
         app, pool="solo", concurrency=1, perform_ping_check=False, queues=["celery", "evals"], shutdown_timeout=30

@@ -30,7 +30,7 @@ if not SECRET_KEY:
             'generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
         )
     # The django-insecure- prefix makes `manage.py check --deploy` flag this key (security.W009).
-    SECRET_KEY = "django-insecure-development-key-set-SECRET_KEY-in-production"  # noqa: S105
+    SECRET_KEY = "django-insecure-development-key-set-SECRET_KEY-in-production"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [

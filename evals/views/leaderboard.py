@@ -93,7 +93,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
         return render(
             request,
             "evals/leaderboard.html",
-            {"board_html": mark_safe(html), "errors": errors, "params": params, **_in_progress(html)},  # noqa: S308
+            {"board_html": mark_safe(html), "errors": errors, "params": params, **_in_progress(html)},
         )
     params, errors = _params(request)
     query = _raw_query(request)
@@ -122,7 +122,7 @@ def leaderboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "evals/leaderboard.html",
-        {"board_html": mark_safe(html), "errors": errors, "params": params, **_in_progress(html)},  # noqa: S308
+        {"board_html": mark_safe(html), "errors": errors, "params": params, **_in_progress(html)},
     )
 
 
@@ -315,7 +315,7 @@ def _score_cells(row: Any, keys: list[str], normalized: bool, interval_word: str
     for key in keys:
         score = row.scores.get(key)
         if score is None:
-            cells.append(mark_safe('<td class="score">–</td>'))  # noqa: S308 - a constant
+            cells.append(mark_safe('<td class="score">–</td>'))  # a constant
             continue
         if normalized:
             value, pair, scale = score.normalized, score.ci95_normalized, 1.0
@@ -329,7 +329,7 @@ def _score_cells(row: Any, keys: list[str], normalized: bool, interval_word: str
         cells.append(
             format_html('<td class="score">{} <small title="{}">{}</small></td>', f"{value * scale:.1f}", title, half)
         )
-    return mark_safe("".join(cells))  # noqa: S308 - every part went through format_html
+    return mark_safe("".join(cells))  # every part went through format_html
 
 
 def _plain_cells(row: Any, keys: list[str]) -> str:
@@ -337,12 +337,12 @@ def _plain_cells(row: Any, keys: list[str]) -> str:
     for key in keys:
         score = row.scores.get(key)
         if score is None:
-            cells.append(mark_safe('<td class="score">–</td>'))  # noqa: S308 - a constant
+            cells.append(mark_safe('<td class="score">–</td>'))  # a constant
         else:
             cells.append(
                 format_html('<td class="score">{} <small>n={}</small></td>', f"{score.value * 100:.1f}", score.n)
             )
-    return mark_safe("".join(cells))  # noqa: S308 - every part went through format_html
+    return mark_safe("".join(cells))  # every part went through format_html
 
 
 def _dots(chart: Any) -> str:

@@ -79,7 +79,7 @@ def purge_queues():
         for queue in ("celery", "evals"):
             try:
                 conn.default_channel.queue_purge(queue)
-            except Exception:  # noqa: BLE001 - the queue may not exist yet
+            except Exception:  # the queue may not exist yet
                 pass
         client = conn.default_channel.client
         client.delete("unacked", "unacked_index", "unacked_mutex")

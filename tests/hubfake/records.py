@@ -22,7 +22,7 @@ def fake_sha(*parts: object) -> str:
 
 
 def _object_id(repo_id: str) -> str:
-    return hashlib.md5(repo_id.encode()).hexdigest()[:24]  # noqa: S324 - an id, not security
+    return hashlib.md5(repo_id.encode()).hexdigest()[:24]  # an id, not security
 
 
 def _api_config(full: dict[str, Any]) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from tests.registry.admin_forms import admin_model_change
 pytestmark = pytest.mark.django_db
 
 XSS = '<script>alert("ladder-xss")</script>'
-SECRET = "sk-ladder-test-0123456789abcdefSECRET"  # noqa: S105 - a test value, not a key
+SECRET = "sk-ladder-test-0123456789abcdefSECRET"  # a test value, not a key
 KEY_VAR = "LADDER_KEY_TEST_PROVIDER"
 
 
@@ -222,7 +222,7 @@ def test_a_provider_api_key_never_appears_in_responses_logs_errors_or_the_admin(
         with caplog.at_level(logging.DEBUG):
             try:
                 services.eval_run_execute(run_id=run.pk)
-            except Exception as exc:  # noqa: BLE001 - whatever escapes must not carry the key either
+            except Exception as exc:  # whatever escapes must not carry the key either
                 assert SECRET not in repr(exc) and SECRET not in str(exc)
         if fault != "unreachable":
             # The key really was sent (so the test means something) — only to the provider.
