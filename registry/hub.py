@@ -9,7 +9,7 @@ the Hub's `RateLimit: ...;t=N` and `Retry-After` on a 429.
 Why not the client's own conveniences:
 - `HF_ENDPOINT` is read by huggingface_hub at import time, so every call passes settings.HF_ENDPOINT.
 - The client has no default timeout: every request carries settings.HUB_TIMEOUT, and the shared
-  client gets the same default through `set_client_factory`.
+  client (`get_session()`) gets the same default before each call.
 - `model_info` is never retried by the client; `list_models` retries each page itself with sleeps of
   up to 8 s (56 s after a `t=55` 429) that we cannot bound. So we page `GET /api/models` ourselves with
   the client's session, headers, error mapping (`hf_raise_for_status`) and `ModelInfo` parsing, and
@@ -23,7 +23,6 @@ import contextvars
 import functools
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,8 +34,7 @@ import httpx2
 from django.conf import settings
 from huggingface_hub import HfApi, ModelInfo
 from huggingface_hub import errors as hf_errors
-from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, set_client_factory
-from huggingface_hub.utils._http import default_client_factory, parse_ratelimit_headers
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, parse_ratelimit_headers
 
 logger = logging.getLogger(__name__)
 
@@ -126,24 +124,16 @@ class HubModel:
 
 
 # -- client set-up ---------------------------------------------------------------------------------
-_factory_lock = threading.Lock()
-_factory_installed = False
-
-
-def _client_factory() -> httpx2.Client:
-    client = default_client_factory()  # keeps the client's request hooks (offline mode, trace id)
-    client.timeout = httpx2.Timeout(settings.HUB_TIMEOUT)
-    return client
-
-
 def _ensure_client() -> None:
-    """Give the shared client a default timeout (it has none), once per process."""
-    global _factory_installed
-    if not _factory_installed:
-        with _factory_lock:
-            if not _factory_installed:
-                set_client_factory(_client_factory)
-                _factory_installed = True
+    """Give the shared client settings.HUB_TIMEOUT as its default timeout (huggingface_hub makes it with none).
+
+    Checked before every request rather than once: huggingface_hub makes the shared client again after a
+    fork or `close_session()`, and the new one has no timeout either.
+    """
+    session = get_session()
+    timeout = httpx2.Timeout(settings.HUB_TIMEOUT)
+    if session.timeout != timeout:
+        session.timeout = timeout
 
 
 def _endpoint() -> str:
