@@ -282,7 +282,7 @@ def main() -> int:
     # A killed worker drops its connections mid-request: expected here, not worth a traceback.
     for server in (hub._server, model_server._server):
         if server is not None:
-            server.handle_error = lambda request, client_address: None
+            server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))},

@@ -174,7 +174,9 @@ class MultipleFileField(forms.FileField):
 
 
 class ResultUploadForm(forms.Form):
-    files = MultipleFileField(
+    # A form field named `files` shadows BaseForm.files (the request's uploads) on the class only: Django's
+    # form metaclass takes declared fields off the class, so the instance keeps its uploads.
+    files = MultipleFileField(  # type: ignore[assignment]
         label=_("Results files"),
         help_text=_(
             "lm-evaluation-harness 0.4 results_<date>.json (with the samples_<task>_<date>.jsonl files of the "

@@ -34,12 +34,13 @@ import httpx2
 from django.conf import settings
 from huggingface_hub import HfApi, ModelInfo
 from huggingface_hub import errors as hf_errors
+from huggingface_hub.hf_api import ExpandModelProperty_T
 from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, parse_ratelimit_headers
 
 logger = logging.getLogger(__name__)
 
 # Everything the registry reads, asked for explicitly so a listing needs no model_info per model.
-EXPAND = (
+EXPAND: tuple[ExpandModelProperty_T, ...] = (
     "author",
     "cardData",
     "config",
@@ -654,7 +655,8 @@ def hub_model_pull_requests(repo_id: str) -> tuple[HubPullRequest, ...]:
         ]
         if not opened:
             return ()
-        heads = {r.ref: r.target_commit for r in api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests}
+        refs = api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests or []
+        heads = {r.ref: r.target_commit for r in refs}
         return tuple(
             HubPullRequest(
                 num=d.num,

@@ -380,7 +380,14 @@ def get_transformers_backend(
         return backend
 
 
+def _text(decoded: str | list[str]) -> str:
+    """One decoded sequence (the tokenizer's `decode` is typed for batches too)."""
+    assert isinstance(decoded, str)
+    return decoded
+
+
 def clear_warm_models() -> None:
+    """Drop every warm model, so the next get_transformers_backend loads its model anew."""
     with _WARM_LOCK:
         _WARM.clear()
 
@@ -442,7 +449,7 @@ class TransformersBackend:
             if _needs_repo_code(path):
                 hint = " " + _("The repository needs its own Python code (auto_map), which workers never run.")
             raise BackendError(f"could not load {spec.repo_id} with transformers: {exc}{hint}") from exc
-        self.model.to(device)
+        self.model.to(device)  # type: ignore[arg-type]  # transformers types `to` through a decorator mypy misreads
         self.model.eval()
         self.dtype = str(self.model.dtype).replace("torch.", "")
         tok = self.tokenizer
@@ -725,7 +732,7 @@ class TransformersBackend:
 
         results: list[str | None] = [None] * len(requests)
         order = sorted(range(len(requests)), key=lambda i: -len(requests[i].context))
-        eos_text = self.tokenizer.decode([self.eot_token_id])
+        eos_text = _text(self.tokenizer.decode([self.eot_token_id]))
         generate_batch = self._generate_batch if self.share_prefixes else self._generate_batch_hf
         with torch.inference_mode():
             size = self.generation_batch_size
@@ -781,7 +788,7 @@ class TransformersBackend:
                 self.stats["generated_tokens"] += 1
                 if token == self.eot_token_id or len(new_tokens[r]) >= batch[r].max_new_tokens:
                     continue
-                text = self.tokenizer.decode(new_tokens[r], skip_special_tokens=False)
+                text = _text(self.tokenizer.decode(new_tokens[r], skip_special_tokens=False))
                 if any(u in text for u in untils[r]):
                     continue
                 keep.append(k)
@@ -799,7 +806,7 @@ class TransformersBackend:
             next_pos = next_pos + 1
         texts = []
         for r in range(len(batch)):
-            text = self.tokenizer.decode(new_tokens[r], skip_special_tokens=False)
+            text = _text(self.tokenizer.decode(new_tokens[r], skip_special_tokens=False))
             for stop in untils[r]:
                 text = text.split(stop)[0]
             texts.append(text)
@@ -836,7 +843,7 @@ class TransformersBackend:
         texts = []
         for r, req in enumerate(batch):
             new = out[r, width:].tolist()[: req.max_new_tokens]
-            text = tokenizer.decode(new, skip_special_tokens=False)
+            text = _text(tokenizer.decode(new, skip_special_tokens=False))
             for stop in untils[r]:
                 text = text.split(stop)[0]
             texts.append(text)

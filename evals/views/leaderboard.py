@@ -73,7 +73,7 @@ def _params(request: HttpRequest) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _raw_query(request: HttpRequest) -> dict[str, str]:
     """The user's own query values (as typed), for links and the form."""
-    return {k: v for k, v in request.GET.items() if v != ""}
+    return {k: v for k, v in request.GET.items() if isinstance(v, str) and v != ""}
 
 
 def _url(query: dict[str, str], **changes: Any) -> str:

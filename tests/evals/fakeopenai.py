@@ -93,6 +93,7 @@ class FakeOpenAI:
     def base_url(self) -> str:
         assert self._server is not None
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server
         return f"http://{host}:{port}/v1"
 
     def __enter__(self) -> FakeOpenAI:

@@ -29,6 +29,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -118,6 +119,7 @@ class FakeHub:
     def url(self) -> str:
         assert self._server is not None, "FakeHub is not started"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server
         return f"http://{host}:{port}"
 
     def start(self) -> FakeHub:
@@ -149,7 +151,7 @@ class FakeHub:
         with self._lock:
             self._models[record["id"]] = deepcopy(record)
 
-    def add_dataset(self, repo_id: str, files: dict[str, bytes | str], *, sha: str | None = None) -> str:
+    def add_dataset(self, repo_id: str, files: Mapping[str, bytes | str], *, sha: str | None = None) -> str:
         """A dataset repo whose files are served under /datasets/{repo}/resolve/{rev}/{path}; returns its sha."""
         commit = sha or fake_sha("dataset", repo_id, sorted(files))
         data = {path: content.encode() if isinstance(content, str) else content for path, content in files.items()}
