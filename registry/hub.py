@@ -516,7 +516,7 @@ def hub_model_refs(repo_id: str) -> HubRefs:
     return _with_retries(call, f"refs {repo_id}")
 
 
-# -- benchmark data (added for evals/data.py) -----------------------------------------------------
+# -- benchmark data (evals/data.py) ---------------------------------------------------------------
 def hub_dataset_file(repo_id: str, filename: str, revision: str) -> str:
     """Local path of one file of a Hub *dataset* repo at `revision`, downloaded once then served from the cache.
 
@@ -532,7 +532,7 @@ def hub_dataset_file(repo_id: str, filename: str, revision: str) -> str:
     )
 
 
-# -- model weights (added for evals/backends/transformers.py) -------------------------------------
+# -- model weights (evals/backends/transformers.py) -----------------------------------------------
 def hub_model_snapshot(repo_id: str, *, revision: str, allow_patterns: list[str]) -> str:
     """Local directory of the model repo at `revision` holding only the files matching `allow_patterns`.
 
@@ -552,7 +552,7 @@ def hub_model_snapshot(repo_id: str, *, revision: str, allow_patterns: list[str]
     )
 
 
-# -- results archives (added for evals/exchange: import_results --hub-dataset) ----------------------
+# -- results archives (evals/exchange: import_results --hub-dataset) --------------------------------
 @dataclass(frozen=True)
 class HubDatasetFile:
     """One file of a dataset repo: its path, size and the Hub's id of its content (LFS sha256, else git blob id)."""
@@ -612,7 +612,7 @@ def hub_dataset_file_bytes(repo_id: str, filename: str, *, revision: str, max_by
     return _with_retries(call, f"dataset file {repo_id}/{filename}@{revision}")
 
 
-# -- pull requests (added for publishing runs and reading community scores) -----------------------
+# -- pull requests (publishing runs, reading community scores) ------------------------------------
 @dataclass(frozen=True)
 class HubPullRequest:
     """An open pull request of a model repo: its number, title, author and head commit (`sha`, "" if unknown)."""

@@ -401,8 +401,8 @@ class TransformersBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
-        # Worker logs keep events: Celery logs whatever a task writes to stderr as a WARNING line, and the
-        # "Loading weights" progress bar of every model load became two such lines.
+        # Worker logs keep events: Celery logs whatever a task writes to stderr as a WARNING line, so the
+        # "Loading weights" progress bar would add two such lines to every model load.
         transformers_logging.disable_progress_bar()
         torch.set_num_threads(torch_threads())
         self.spec = spec
@@ -458,8 +458,8 @@ class TransformersBackend:
         self.prefix_token_id = tok.bos_token_id if tok.bos_token_id is not None else self.eot_token_id
         self.max_length = self._max_length()
         self._ctx_cache: dict[str, list[int]] = {}
-        # False: every context runs whole and generation uses transformers' generate (the pre-#10 methods,
-        # kept so benchmarks/eval_throughput.py can measure both in one process).
+        # False: every context runs whole and generation uses transformers' generate (no prefix sharing;
+        # kept so benchmarks/eval_throughput.py can measure both methods in one process).
         self.share_prefixes = True
         self._prefixes: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
         self._cache_kwarg = (
@@ -813,7 +813,7 @@ class TransformersBackend:
         return texts
 
     def _generate_batch_hf(self, batch: list[GenerationRequest], eos_text: str) -> list[str]:
-        """The pre-#10 method, transformers' generate (kept so benchmarks/eval_throughput.py can compare)."""
+        """Generation by transformers' generate, without prefix sharing (benchmarks/eval_throughput.py compares)."""
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 

@@ -363,11 +363,9 @@ def test_in_production_cookies_are_secure_http_only_and_browsers_get_hsts(settin
 # --- throttling -----------------------------------------------------------------------------------
 
 
-def test_anonymous_api_clients_are_throttled_per_address_and_users_are_not(api_client, alice, monkeypatch):
-    from django.core.cache import cache
+def test_anonymous_api_clients_are_throttled_per_address_and_users_are_not(api_client, alice, monkeypatch, fresh_cache):
     from rest_framework.throttling import AnonRateThrottle
 
-    cache.clear()
     monkeypatch.setitem(AnonRateThrottle.THROTTLE_RATES, "anon", "3/minute")
     statuses = [api_client.get("/api/v1/models/").status_code for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
@@ -376,4 +374,3 @@ def test_anonymous_api_clients_are_throttled_per_address_and_users_are_not(api_c
     assert int(refused["Retry-After"]) > 0
     api_client.force_authenticate(alice)
     assert api_client.get("/api/v1/models/").status_code == 200
-    cache.clear()
