@@ -26,6 +26,8 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/deptry .
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings=config.settings.test
 
 migrate: $(STAMP)

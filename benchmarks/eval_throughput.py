@@ -1,4 +1,4 @@
-"""Items/s of the evaluation engine per benchmark: the current method against the pre-#10 one, and lm-eval.
+"""Items/s of the evaluation engine per benchmark: shared prefixes against whole contexts, and lm-eval.
 
 Same model, same items, same machine, one run. Both methods are loaded in this process and each benchmark is
 scored by the new method, then the old one (interleaved, so a busy machine slows both alike):

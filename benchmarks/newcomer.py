@@ -39,9 +39,12 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
+_T = TypeVar("_T")
 MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 USERNAME = "admin"
 
@@ -82,7 +85,7 @@ class Newcomer:
         self.phases[name] = time.perf_counter() - started
         print(f"  {name:<8} {self.phases[name]:8.1f} s", flush=True)
 
-    def run(self) -> dict[str, object]:
+    def run(self) -> dict[str, Any]:
         total = time.perf_counter()
         t = time.perf_counter()
         subprocess.run(["git", "clone", "-q", self.args.source, str(self.clone)], check=True)
@@ -241,7 +244,7 @@ class Newcomer:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return None
 
-    def _wait_for(self, probe, what: str, *, timeout: float):  # type: ignore[no-untyped-def]
+    def _wait_for(self, probe: Callable[[], _T | None], what: str, *, timeout: float) -> _T:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_server()

@@ -128,7 +128,7 @@ class Stack:
         }
 
     def start(self, name: str) -> None:
-        log = open(self.logdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.logdir / f"{name}.log", "ab")  # closed with the process
         self.procs[name] = subprocess.Popen(
             self.commands[name], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -282,7 +282,7 @@ def main() -> int:
     # A killed worker drops its connections mid-request: expected here, not worth a traceback.
     for server in (hub._server, model_server._server):
         if server is not None:
-            server.handle_error = lambda request, client_address: None
+            server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
     port = free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTEST"))},

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -38,22 +39,10 @@ class PayloadTooLarge(exceptions.APIException):
     default_code = "payload_too_large"
 
 
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = _("The request conflicts with the current state of the resource.")
-    default_code = "conflict"
-
-
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = _("A service this request needs is unavailable; try again later.")
-    default_code = "unavailable"
-
-
 class BoundedJSONParser(JSONParser):
     """JSON bodies up to DATA_UPLOAD_MAX_MEMORY_SIZE bytes; larger ones are refused with 413 unread."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         limit = getattr(settings, "DATA_UPLOAD_MAX_MEMORY_SIZE", None) or 256 * 1024
         request = (parser_context or {}).get("request")
         length = 0
@@ -97,7 +86,8 @@ class ErrorDetailSerializer(serializers.Serializer):
     )
     message = serializers.CharField(help_text="For people: what is wrong, naming the field or the resource.")
     field = serializers.CharField(required=False, help_text="The input the error is about (the first one).")
-    fields = serializers.DictField(
+    # DRF's serializer metaclass takes declared fields off the class, so this does not replace `.fields`.
+    fields = serializers.DictField(  # type: ignore[assignment]
         child=serializers.JSONField(),
         required=False,
         help_text="Validation errors only: every invalid field with its messages.",
@@ -186,7 +176,8 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         extra_field = getattr(exc, "field", None)
         if extra_field:
             body["field"] = extra_field
-    if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        body["retry_after"] = int(exc.wait)
+    wait = getattr(exc, "wait", None)  # set by Throttled.__init__ (the stubs do not declare it)
+    if isinstance(exc, exceptions.Throttled) and wait is not None:
+        body["retry_after"] = int(wait)
     response.data = {"error": body}
     return response

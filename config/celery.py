@@ -7,14 +7,27 @@ on `worker_ready`), so a dead worker's run resumes without waiting for beat, or 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
 from celery.signals import worker_ready
+
+from config.env import embedded_broker
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 app = Celery("ladder")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+def _embedded_broker() -> dict[str, Any]:
+    from django.conf import settings
+
+    return embedded_broker(settings.LONGEST_TASK_TIME_LIMIT)
+
+
+# Read only when Celery first needs its configuration, and below settings: CELERY_BROKER_URL, when set, wins.
+app.add_defaults(_embedded_broker)
 app.autodiscover_tasks()
 
 

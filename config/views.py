@@ -81,7 +81,7 @@ def readyz(request: HttpRequest) -> JsonResponse:
             continue
         try:
             checks[name] = check()
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:  # any failure means not ready
             logger.warning("readiness check %s failed: %s", name, exc.__class__.__name__, exc_info=True)
             checks[name] = f"error: {type(exc).__name__}"
     if checks["database"] != "ok":

@@ -70,7 +70,7 @@ class EvalRunAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # runs are created by the submission service, the API or `manage.py evaluate`
 
-    def _apply(self, request: HttpRequest, queryset: QuerySet[EvalRun], action, verb: str) -> None:  # noqa: ANN001
+    def _apply(self, request: HttpRequest, queryset: QuerySet[EvalRun], action, verb: str) -> None:
         done, refused = 0, []
         for run in queryset:
             try:
@@ -174,7 +174,9 @@ class MultipleFileField(forms.FileField):
 
 
 class ResultUploadForm(forms.Form):
-    files = MultipleFileField(
+    # A form field named `files` shadows BaseForm.files (the request's uploads) on the class only: Django's
+    # form metaclass takes declared fields off the class, so the instance keeps its uploads.
+    files = MultipleFileField(  # type: ignore[assignment]
         label=_("Results files"),
         help_text=_(
             "lm-evaluation-harness 0.4 results_<date>.json (with the samples_<task>_<date>.jsonl files of the "
@@ -201,7 +203,7 @@ class ResultImportAdmin(_ReadOnlyAdmin):
     list_select_related = ("run", "imported_by")
     change_list_template = "admin/evals/resultimport/change_list.html"
 
-    def get_urls(self):  # noqa: ANN201 - Django's signature
+    def get_urls(self):
         upload = self.admin_site.admin_view(self.upload_view)
         return [path("upload/", upload, name="evals_resultimport_upload"), *super().get_urls()]
 

@@ -293,6 +293,7 @@ def _outcome(
 
 
 def _gold(spec: BenchmarkSpec, doc: Doc) -> int:
+    value: object
     if spec.multiple_inputs:
         value = spec.doc_to_text(doc.fields)
     else:

@@ -89,8 +89,11 @@ class SubmitForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["suite"].choices = suite_choices()
-        self.fields["benchmarks"].choices = benchmark_choices()
+        suite = self.fields["suite"]
+        benchmarks = self.fields["benchmarks"]
+        assert isinstance(suite, forms.ChoiceField) and isinstance(benchmarks, forms.ChoiceField)
+        suite.choices = suite_choices()
+        benchmarks.choices = benchmark_choices()
 
     def clean_model_id(self) -> str:
         value = self.cleaned_data["model_id"].strip()

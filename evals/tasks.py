@@ -36,7 +36,7 @@ _reaper: threading.Thread | None = None
     time_limit=settings.EVAL_TIME_LIMIT,
     max_retries=5,
 )
-def eval_run_execute_task(self, run_id: int) -> None:  # noqa: ANN001 - bound Celery task
+def eval_run_execute_task(self, run_id: int) -> None:  # bound Celery task
     """Evaluate run `run_id` (does nothing unless it is queued)."""
     close_old_connections()
     try:
@@ -95,7 +95,7 @@ def _reap_forever(interval: float) -> None:
             reaped = services.eval_runs_reap()
             if any(reaped.values()):
                 logger.info("worker reaper: %s", reaped)
-        except Exception:  # noqa: BLE001 - the database or broker is away: try again next time
+        except Exception:  # the database or broker is away: try again next time
             logger.exception("worker reaper failed")
         finally:
             connection.close()  # this thread's own connection; idle for `interval` seconds

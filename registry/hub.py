@@ -9,7 +9,7 @@ the Hub's `RateLimit: ...;t=N` and `Retry-After` on a 429.
 Why not the client's own conveniences:
 - `HF_ENDPOINT` is read by huggingface_hub at import time, so every call passes settings.HF_ENDPOINT.
 - The client has no default timeout: every request carries settings.HUB_TIMEOUT, and the shared
-  client gets the same default through `set_client_factory`.
+  client (`get_session()`) gets the same default before each call.
 - `model_info` is never retried by the client; `list_models` retries each page itself with sleeps of
   up to 8 s (56 s after a `t=55` 429) that we cannot bound. So we page `GET /api/models` ourselves with
   the client's session, headers, error mapping (`hf_raise_for_status`) and `ModelInfo` parsing, and
@@ -23,7 +23,6 @@ import contextvars
 import functools
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,13 +34,13 @@ import httpx2
 from django.conf import settings
 from huggingface_hub import HfApi, ModelInfo
 from huggingface_hub import errors as hf_errors
-from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, set_client_factory
-from huggingface_hub.utils._http import default_client_factory, parse_ratelimit_headers
+from huggingface_hub.hf_api import ExpandModelProperty_T
+from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status, parse_ratelimit_headers
 
 logger = logging.getLogger(__name__)
 
 # Everything the registry reads, asked for explicitly so a listing needs no model_info per model.
-EXPAND = (
+EXPAND: tuple[ExpandModelProperty_T, ...] = (
     "author",
     "cardData",
     "config",
@@ -126,24 +125,16 @@ class HubModel:
 
 
 # -- client set-up ---------------------------------------------------------------------------------
-_factory_lock = threading.Lock()
-_factory_installed = False
-
-
-def _client_factory() -> httpx2.Client:
-    client = default_client_factory()  # keeps the client's request hooks (offline mode, trace id)
-    client.timeout = httpx2.Timeout(settings.HUB_TIMEOUT)
-    return client
-
-
 def _ensure_client() -> None:
-    """Give the shared client a default timeout (it has none), once per process."""
-    global _factory_installed
-    if not _factory_installed:
-        with _factory_lock:
-            if not _factory_installed:
-                set_client_factory(_client_factory)
-                _factory_installed = True
+    """Give the shared client settings.HUB_TIMEOUT as its default timeout (huggingface_hub makes it with none).
+
+    Checked before every request rather than once: huggingface_hub makes the shared client again after a
+    fork or `close_session()`, and the new one has no timeout either.
+    """
+    session = get_session()
+    timeout = httpx2.Timeout(settings.HUB_TIMEOUT)
+    if session.timeout != timeout:
+        session.timeout = timeout
 
 
 def _endpoint() -> str:
@@ -216,7 +207,7 @@ def _classify(exc: BaseException) -> HubError:
         if cause is not None and not isinstance(cause, hf_errors.LocalEntryNotFoundError):
             try:
                 return _classify(cause)
-            except BaseException:  # noqa: BLE001 - an unclassifiable cause: the Hub was unreachable
+            except BaseException:  # an unclassifiable cause: the Hub was unreachable
                 pass
         return HubTemporaryError(f"the Hub could not be reached: {exc}", kind="connection")
     if isinstance(exc, httpx2.TimeoutException):
@@ -264,7 +255,7 @@ def _with_retries(call: Callable[[], T], what: str) -> T:
     while True:
         try:
             return call()
-        except Exception as exc:  # noqa: BLE001 - classified below; unknown errors re-raise
+        except Exception as exc:  # classified below; unknown errors re-raise
             error = _classify(exc)
             if isinstance(error, HubPermanentError) or attempt >= _max_retries():
                 if error is exc:
@@ -525,7 +516,7 @@ def hub_model_refs(repo_id: str) -> HubRefs:
     return _with_retries(call, f"refs {repo_id}")
 
 
-# -- benchmark data (added for evals/data.py) -----------------------------------------------------
+# -- benchmark data (evals/data.py) ---------------------------------------------------------------
 def hub_dataset_file(repo_id: str, filename: str, revision: str) -> str:
     """Local path of one file of a Hub *dataset* repo at `revision`, downloaded once then served from the cache.
 
@@ -541,7 +532,7 @@ def hub_dataset_file(repo_id: str, filename: str, revision: str) -> str:
     )
 
 
-# -- model weights (added for evals/backends/transformers.py) -------------------------------------
+# -- model weights (evals/backends/transformers.py) -----------------------------------------------
 def hub_model_snapshot(repo_id: str, *, revision: str, allow_patterns: list[str]) -> str:
     """Local directory of the model repo at `revision` holding only the files matching `allow_patterns`.
 
@@ -561,7 +552,7 @@ def hub_model_snapshot(repo_id: str, *, revision: str, allow_patterns: list[str]
     )
 
 
-# -- results archives (added for evals/exchange: import_results --hub-dataset) ----------------------
+# -- results archives (evals/exchange: import_results --hub-dataset) --------------------------------
 @dataclass(frozen=True)
 class HubDatasetFile:
     """One file of a dataset repo: its path, size and the Hub's id of its content (LFS sha256, else git blob id)."""
@@ -621,7 +612,7 @@ def hub_dataset_file_bytes(repo_id: str, filename: str, *, revision: str, max_by
     return _with_retries(call, f"dataset file {repo_id}/{filename}@{revision}")
 
 
-# -- pull requests (added for publishing runs and reading community scores) -----------------------
+# -- pull requests (publishing runs, reading community scores) ------------------------------------
 @dataclass(frozen=True)
 class HubPullRequest:
     """An open pull request of a model repo: its number, title, author and head commit (`sha`, "" if unknown)."""
@@ -664,7 +655,8 @@ def hub_model_pull_requests(repo_id: str) -> tuple[HubPullRequest, ...]:
         ]
         if not opened:
             return ()
-        heads = {r.ref: r.target_commit for r in api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests}
+        refs = api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests or []
+        heads = {r.ref: r.target_commit for r in refs}
         return tuple(
             HubPullRequest(
                 num=d.num,
@@ -702,7 +694,7 @@ def hub_pull_request_open(
             token=token,
             create_pr=True,
         )
-    except Exception as exc:  # noqa: BLE001 - classified; unknown errors re-raise
+    except Exception as exc:  # classified; unknown errors re-raise
         error = _classify(exc)
         if error is exc:
             raise

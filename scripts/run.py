@@ -5,7 +5,7 @@ embedded default: SQLite under var/, and Redis on 127.0.0.1:6379 (database LADDE
 answers, else kombu's filesystem transport under var/.
 
 Two workers, as docker-compose has: one for the default queue (dispatcher, reaper, Hub syncs), one for
-`evals`. With a single worker for both, periodic tasks piled up behind an evaluation that runs for an
+`evals`. With a single worker for both, periodic tasks would pile up behind an evaluation that runs for an
 hour. The web server listens on LADDER_HOST (127.0.0.1:8000).
 """
 

@@ -1,4 +1,4 @@
-"""Shared fixtures: personas, a real in-process Celery worker on the real Redis.
+"""Shared fixtures: personas, a real in-process Celery worker on the real Redis, a fresh cache.
 
 Tests use the real PostgreSQL (DATABASE_URL, default postgres://postgres@127.0.0.1:5432/ladder) and
 the real Redis (CELERY_BROKER_URL, default db 15). Celery is never eager.
@@ -56,13 +56,30 @@ def celery_worker(transactional_db):
         for queue in ("celery", "evals"):
             try:
                 conn.default_channel.queue_purge(queue)
-            except Exception:  # noqa: BLE001 - the queue may not exist yet
+            except Exception:  # the queue may not exist yet
                 pass
     with start_worker(
         app, pool="solo", concurrency=1, perform_ping_check=False, queues=["celery", "evals"], shutdown_timeout=30
     ) as worker:
         yield worker
     connections.close_all()
+
+
+@pytest.fixture
+def fresh_cache():
+    """An empty cache and stale leaderboards, before and after the test.
+
+    For tests that must not see what an earlier test cached: boards naming rows that are gone, throttle
+    counters, memoised leaderboard pages.
+    """
+    from django.core.cache import cache
+
+    from evals.selectors.leaderboard import leaderboard_cache_bump
+
+    cache.clear()
+    leaderboard_cache_bump()
+    yield
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.conf import settings
 from django.db import connection
 
 from config.celery import app
+from tests.helpers import wait_for
 
 
 def test_tests_run_on_postgresql_and_redis():
@@ -29,7 +28,6 @@ def test_a_real_worker_consumes_a_task_from_redis(celery_worker):
     from registry.models import Organization
 
     smoke_write_org.delay("smoke-org")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not Organization.objects.filter(slug="smoke-org").exists():
-        time.sleep(0.1)
-    assert Organization.objects.filter(slug="smoke-org").exists()
+    wait_for(
+        lambda: Organization.objects.filter(slug="smoke-org").exists(), timeout=20, what="the worker's organization"
+    )

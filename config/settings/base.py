@@ -1,7 +1,8 @@
 """Settings, all read from the environment (see .env.example and the README's configuration table).
 
 With no environment at all the service runs on the embedded default: SQLite under var/, and Redis
-on 127.0.0.1:6379 if it answers, else kombu's filesystem transport under var/.
+on 127.0.0.1:6379 if it answers, else kombu's filesystem transport under var/ (config/celery.py).
+Importing this module does no I/O: no network probe, no folder created.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from config.env import BASE_DIR, VAR_DIR, env, redis_answers
+from config.env import BASE_DIR, VAR_DIR, env, redis_transport_options
 
 DEBUG = env.bool("DEBUG", default=False)
 _LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
@@ -30,7 +31,7 @@ if not SECRET_KEY:
             'generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'
         )
     # The django-insecure- prefix makes `manage.py check --deploy` flag this key (security.W009).
-    SECRET_KEY = "django-insecure-development-key-set-SECRET_KEY-in-production"  # noqa: S105
+    SECRET_KEY = "django-insecure-development-key-set-SECRET_KEY-in-production"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
@@ -294,30 +295,18 @@ WORKER_KEY_VARIABLES = (
     None if os.environ.get("LADDER_WORKER_KEYS") is None else env.list("LADDER_WORKER_KEYS", default=[])
 )
 
+# The longest hard time limit of any task (an evaluation, or a Hub sync's soft limit + 120 s): a Redis
+# broker's visibility timeout must outlast it.
+LONGEST_TASK_TIME_LIMIT = max(EVAL_TIME_LIMIT, SYNC_SOFT_TIME_LIMIT + 120)
+
 # --- Celery -----------------------------------------------------------------------------------
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
+# Without CELERY_BROKER_URL the broker is the embedded default, chosen by config/celery.py when Celery
+# first reads its configuration (importing settings neither probes Redis nor creates folders).
 if os.environ.get("CELERY_BROKER_URL"):
     CELERY_BROKER_URL = os.environ["CELERY_BROKER_URL"]
-elif redis_answers():
-    # Its own database number, not 0: the local Redis may serve other programs (make run's default).
-    CELERY_BROKER_URL = f"redis://127.0.0.1:6379/{env.int('LADDER_REDIS_DB', default=3)}"
-else:
-    # Embedded default: kombu's filesystem transport, so `make run` works with nothing installed.
-    _queue_dir = VAR_DIR / "broker"
-    for _sub in ("in", "processed"):
-        (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "data_folder_in": str(_queue_dir / "in"),
-        "data_folder_out": str(_queue_dir / "in"),
-        "processed_folder": str(_queue_dir / "processed"),
-        "store_processed": False,
-    }
-if CELERY_BROKER_URL.startswith("redis"):
-    # Redis redelivers an unacked message after visibility_timeout: keep it above the longest
-    # hard time limit or a long evaluation would be delivered twice while it still runs.
-    # https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": max(EVAL_TIME_LIMIT, SYNC_SOFT_TIME_LIMIT + 120) + 600}
+    if CELERY_BROKER_URL.startswith("redis"):
+        CELERY_BROKER_TRANSPORT_OPTIONS = redis_transport_options(LONGEST_TASK_TIME_LIMIT)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_IGNORE_RESULT = True  # state lives on the rows, not in a result backend
 CELERY_RESULT_BACKEND = None

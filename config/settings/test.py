@@ -7,8 +7,8 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ladder")
 os.environ.setdefault("CELERY_BROKER_URL", "redis://127.0.0.1:6379/15")
 
-from config.settings.base import *  # noqa: E402,F403
-from config.settings.base import REST_FRAMEWORK  # noqa: E402
+from config.settings.base import *  # noqa: F403
+from config.settings.base import REST_FRAMEWORK
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = False

@@ -14,9 +14,11 @@ class BackendError(Exception):
 
 class Backend(Protocol):
     name: str
-    # False where the backend cannot score continuations (an endpoint without prompt logprobs):
-    # the engine then asks multiple-choice questions generatively and records method="generative".
-    supports_loglikelihood: bool
+    @property
+    def supports_loglikelihood(self) -> bool:
+        """False where the backend cannot score continuations (an endpoint without prompt logprobs):
+        the engine then asks multiple-choice questions generatively and records method="generative"."""
+        ...
 
     def loglikelihood(self, requests: Sequence[LoglikelihoodRequest]) -> list[float]:
         """Summed log-probability of each continuation given its context, in request order."""

@@ -380,7 +380,14 @@ def get_transformers_backend(
         return backend
 
 
+def _text(decoded: str | list[str]) -> str:
+    """One decoded sequence (the tokenizer's `decode` is typed for batches too)."""
+    assert isinstance(decoded, str)
+    return decoded
+
+
 def clear_warm_models() -> None:
+    """Drop every warm model, so the next get_transformers_backend loads its model anew."""
     with _WARM_LOCK:
         _WARM.clear()
 
@@ -394,8 +401,8 @@ class TransformersBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as transformers_logging
 
-        # Worker logs keep events: Celery logs whatever a task writes to stderr as a WARNING line, and the
-        # "Loading weights" progress bar of every model load became two such lines.
+        # Worker logs keep events: Celery logs whatever a task writes to stderr as a WARNING line, so the
+        # "Loading weights" progress bar would add two such lines to every model load.
         transformers_logging.disable_progress_bar()
         torch.set_num_threads(torch_threads())
         self.spec = spec
@@ -442,7 +449,7 @@ class TransformersBackend:
             if _needs_repo_code(path):
                 hint = " " + _("The repository needs its own Python code (auto_map), which workers never run.")
             raise BackendError(f"could not load {spec.repo_id} with transformers: {exc}{hint}") from exc
-        self.model.to(device)
+        self.model.to(device)  # type: ignore[arg-type]  # transformers types `to` through a decorator mypy misreads
         self.model.eval()
         self.dtype = str(self.model.dtype).replace("torch.", "")
         tok = self.tokenizer
@@ -451,8 +458,8 @@ class TransformersBackend:
         self.prefix_token_id = tok.bos_token_id if tok.bos_token_id is not None else self.eot_token_id
         self.max_length = self._max_length()
         self._ctx_cache: dict[str, list[int]] = {}
-        # False: every context runs whole and generation uses transformers' generate (the pre-#10 methods,
-        # kept so benchmarks/eval_throughput.py can measure both in one process).
+        # False: every context runs whole and generation uses transformers' generate (no prefix sharing;
+        # kept so benchmarks/eval_throughput.py can measure both methods in one process).
         self.share_prefixes = True
         self._prefixes: OrderedDict[tuple[int, ...], list[tuple[Any, Any]]] = OrderedDict()
         self._cache_kwarg = (
@@ -725,7 +732,7 @@ class TransformersBackend:
 
         results: list[str | None] = [None] * len(requests)
         order = sorted(range(len(requests)), key=lambda i: -len(requests[i].context))
-        eos_text = self.tokenizer.decode([self.eot_token_id])
+        eos_text = _text(self.tokenizer.decode([self.eot_token_id]))
         generate_batch = self._generate_batch if self.share_prefixes else self._generate_batch_hf
         with torch.inference_mode():
             size = self.generation_batch_size
@@ -781,7 +788,7 @@ class TransformersBackend:
                 self.stats["generated_tokens"] += 1
                 if token == self.eot_token_id or len(new_tokens[r]) >= batch[r].max_new_tokens:
                     continue
-                text = self.tokenizer.decode(new_tokens[r], skip_special_tokens=False)
+                text = _text(self.tokenizer.decode(new_tokens[r], skip_special_tokens=False))
                 if any(u in text for u in untils[r]):
                     continue
                 keep.append(k)
@@ -799,14 +806,14 @@ class TransformersBackend:
             next_pos = next_pos + 1
         texts = []
         for r in range(len(batch)):
-            text = self.tokenizer.decode(new_tokens[r], skip_special_tokens=False)
+            text = _text(self.tokenizer.decode(new_tokens[r], skip_special_tokens=False))
             for stop in untils[r]:
                 text = text.split(stop)[0]
             texts.append(text)
         return texts
 
     def _generate_batch_hf(self, batch: list[GenerationRequest], eos_text: str) -> list[str]:
-        """The pre-#10 method, transformers' generate (kept so benchmarks/eval_throughput.py can compare)."""
+        """Generation by transformers' generate, without prefix sharing (benchmarks/eval_throughput.py compares)."""
         import torch
         from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -836,7 +843,7 @@ class TransformersBackend:
         texts = []
         for r, req in enumerate(batch):
             new = out[r, width:].tolist()[: req.max_new_tokens]
-            text = tokenizer.decode(new, skip_special_tokens=False)
+            text = _text(tokenizer.decode(new, skip_special_tokens=False))
             for stop in untils[r]:
                 text = text.split(stop)[0]
             texts.append(text)

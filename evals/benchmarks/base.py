@@ -138,10 +138,3 @@ def argmax(values: list[float]) -> int:
         if v > values[best] or (math.isnan(values[best]) and not math.isnan(v)):
             best = i
     return best
-
-
-def letter_target(letters: str, value: Any) -> int:
-    """Index of an answer given as a letter ("A".."D") or an int."""
-    if isinstance(value, int):
-        return value
-    return letters.index(str(value).strip())

@@ -61,12 +61,6 @@ def mc2_true_mass(labels: list[int], lls: list[float]) -> float:
     return sum(probs[:split_idx]) / total
 
 
-def mc2_random_baseline(docs: list[dict[str, Any]]) -> float:
-    """Expected mc2 of a model that gives every answer the same probability: mean of n_true / n_answers."""
-    shares = [list(d["mc2_targets"]["labels"]).index(0) / len(d["mc2_targets"]["labels"]) for d in docs]
-    return sum(shares) / len(shares)
-
-
 def _hub() -> HubSource:
     return HubSource(
         dataset="truthfulqa/truthful_qa",

@@ -28,7 +28,7 @@ class WinograndeSpec(BenchmarkSpec):
         idx = doc["sentence"].index("_")
         return [doc["sentence"][:idx] + opt for opt in (doc["option1"], doc["option2"])]
 
-    def doc_to_target(self, doc: dict[str, Any]) -> str:  # type: ignore[override]
+    def doc_to_target(self, doc: dict[str, Any]) -> str:
         idx = doc["sentence"].index("_") + 1
         return doc["sentence"][idx:].strip()
 

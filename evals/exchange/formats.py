@@ -264,12 +264,18 @@ def _evaluated_at(data: Mapping[str, Any]) -> datetime | None:
     return None
 
 
+def _dict_at(data: Mapping[str, Any], key: str) -> dict[str, Any]:
+    """data[key] when it is a JSON object, else an empty dict (absent, null or another type)."""
+    value = data.get(key)
+    return value if isinstance(value, dict) else {}
+
+
 def _parse_lm_eval(data: Mapping[str, Any], *, name: str, samples: Mapping[str, bytes]) -> ImportedRun:
     results = data["results"]
-    config = data.get("config") if isinstance(data.get("config"), dict) else {}
-    configs = data.get("configs") if isinstance(data.get("configs"), dict) else {}
-    n_shot = data.get("n-shot") if isinstance(data.get("n-shot"), dict) else {}
-    n_samples = data.get("n-samples") if isinstance(data.get("n-samples"), dict) else {}
+    config = _dict_at(data, "config")
+    configs = _dict_at(data, "configs")
+    n_shot = _dict_at(data, "n-shot")
+    n_samples = _dict_at(data, "n-samples")
     limit = config.get("limit")
     if limit is not None and not isinstance(limit, int | float):
         raise FormatError(name, "config.limit", "expected a number or null")
@@ -444,8 +450,9 @@ def _subject_mean(
             continue
         total = sum(size for _v, _e, size in rows)
         out_values[metric] = sum(v * size for v, _e, size in rows) / total
-        if all(e is not None for _v, e, _s in rows) and total > len(rows):
-            pooled = sum((size - 1) * e * e * size for _v, e, size in rows) / (total - len(rows))  # type: ignore[operator]
+        known = [(e, size) for _v, e, size in rows if e is not None]
+        if len(known) == len(rows) and total > len(rows):
+            pooled = sum((size - 1) * e * e * size for e, size in known) / (total - len(rows))
             out_errors[metric] = math.sqrt(pooled / total)
         else:
             out_errors[metric] = None
@@ -492,7 +499,7 @@ def _items(content: bytes, *, name: str, task: str, benchmark: str, subject: str
     for position, doc_id in enumerate(sorted(by_doc)):
         entry = by_doc[doc_id]
         row = entry["row"]
-        doc = row.get("doc") if isinstance(row.get("doc"), dict) else {}
+        doc = _dict_at(row, "doc")
         metrics: dict[str, float] = {}
         for filt, frow in entry["filters"].items():
             for metric in frow.get("metrics") or []:
@@ -578,7 +585,7 @@ def _loglikelihood(resp: Any) -> float | None:
 
 def _parse_oll(data: Mapping[str, Any], *, name: str) -> ImportedRun:
     results = data["results"]
-    general = data.get("config_general") if isinstance(data.get("config_general"), dict) else {}
+    general = _dict_at(data, "config_general")
     benchmarks: list[ImportedBenchmark] = []
     notes: list[str] = []
     skipped: list[str] = []

@@ -18,7 +18,7 @@ import logging
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -468,7 +468,7 @@ def import_job_run_files(
     job: ImportJob,
     files: list[ResultFile],
     *,
-    errors: list[dict[str, str]] = (),
+    errors: Sequence[dict[str, str]] = (),
     model: str | None = None,
     user: Any = None,
 ) -> ImportJob:
@@ -577,7 +577,7 @@ def _subject_task(benchmark: str, subject: str) -> str:
     return f"{formats.LM_EVAL_GROUPS[benchmark][1]}{subject}"
 
 
-def _metric_keys(benchmark: str, metric: str) -> str:
+def _metric_keys(benchmark: str, metric: str) -> tuple[str, str]:
     if benchmark == "gsm8k":
         theirs = {v: k for k, v in formats.GSM8K_METRICS.items()}.get(metric)
         if theirs:

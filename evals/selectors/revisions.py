@@ -23,6 +23,8 @@ rule alone (`run_revision_ranks_q()`) and show the flag themselves.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db.models import BooleanField, Case, Exists, F, OuterRef, Q, QuerySet, Value, When
 from django.utils.translation import gettext as _
 
@@ -65,7 +67,7 @@ def runs_with_revision_rank(qs: QuerySet[EvalRun]) -> QuerySet[EvalRun]:
     )
 
 
-def ranked_run_ids(*, suite: str, status: str = EvalRun.Status.SUCCEEDED) -> QuerySet[EvalRun]:
+def ranked_run_ids(*, suite: str, status: str = EvalRun.Status.SUCCEEDED) -> QuerySet[EvalRun, Any]:
     """ids of the runs of a suite (in a status) whose revision may rank, as a subquery."""
     return EvalRun.objects.filter(suite=suite, status=status).filter(run_ranks_q()).order_by().values("id")
 

@@ -4,6 +4,7 @@ what each persona may see of a run (`run_view`, used by the API serializer and t
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -14,8 +15,6 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from evals.models import EvalRun, ItemResult
-
-RUN_STATUSES = tuple(EvalRun.Status.values)
 
 
 def run_queryset() -> QuerySet[EvalRun]:
@@ -87,7 +86,7 @@ class RunPace:
     eta_seconds: float | None
 
 
-def run_paces(runs: list[EvalRun], now: Any = None) -> dict[int, RunPace]:
+def run_paces(runs: Sequence[EvalRun], now: Any = None) -> dict[int, RunPace]:
     """The measured pace of each running run in `runs`, in one query; other runs get no entry.
 
     The rate is measured on the stored items' timestamps: the items stored after the first batch over
@@ -246,7 +245,11 @@ def run_view(run: EvalRun, user: Any) -> RunView:
     """What `user` (anonymous, another user, the submitter or staff) may see of `run`."""
     staff = run_details_visible(user)
     failure = run_failure(run)
-    submitter = run.submitted_by.get_username() if run.submitted_by_id and run_submitter_visible(user, run) else None
+    submitter = (
+        run.submitted_by.get_username()
+        if run.submitted_by_id and run_submitter_visible(user, run) and run.submitted_by is not None
+        else None
+    )
     return RunView(
         error_code=failure.code if failure else None,
         error=failure.message if failure else "",

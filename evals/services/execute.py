@@ -68,7 +68,7 @@ def _worker_host() -> str:
         from celery import current_task
 
         hostname = getattr(getattr(current_task, "request", None), "hostname", None)
-    except Exception:  # noqa: BLE001
+    except Exception:
         hostname = None
     return (hostname or socket.gethostname())[:200]
 

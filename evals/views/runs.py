@@ -300,10 +300,12 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
     _decorate([run], request.user)
     results = list(run.results.all())
     for result in results:
-        result.ci_low = result.ci_high = None
+        # The template reads the interval next to the result's own fields.
+        ci_low = ci_high = None
         if result.stderr is not None:
-            result.ci_low = max(0.0, result.value - 1.96 * result.stderr)
-            result.ci_high = min(1.0, result.value + 1.96 * result.stderr)
+            ci_low = max(0.0, result.value - 1.96 * result.stderr)
+            ci_high = min(1.0, result.value + 1.96 * result.stderr)
+        result.ci_low, result.ci_high = ci_low, ci_high  # type: ignore[attr-defined]
     publication = can_publish = None
     if request.user.is_staff:
         from evals.exchange.publish import hub_publication_of
@@ -324,7 +326,7 @@ def run_detail(request: HttpRequest, run_id: int) -> HttpResponse:
             "results": results,
             "publication": publication,
             "can_publish": can_publish,
-            **run_settings_display(run, run.view.settings),
+            **run_settings_display(run, run.view.settings),  # type: ignore[attr-defined]  # set by _decorate
         },
     )
 
@@ -372,7 +374,9 @@ def run_settings_display(run: EvalRun, run_settings: dict) -> dict[str, object]:
         for key, label in _SETTING_LABELS.items()
         if key in run_settings and run_settings[key] not in (None, "")
     ]
-    backend = run_settings.get("backend") if isinstance(run_settings.get("backend"), dict) else {}
+    backend = run_settings.get("backend")
+    if not isinstance(backend, dict):
+        backend = {}
     # Facts outside PUBLIC_BACKEND_FACTS (the weights path on the worker) reach staff only: labelled so.
     backend_rows = [(key, value, key not in PUBLIC_BACKEND_FACTS) for key, value in sorted(backend.items())]
     known = {*_SETTING_LABELS, *_PER_BENCHMARK_SETTINGS, "backend"}
@@ -409,7 +413,7 @@ def run_items(request: HttpRequest, run_id: int) -> HttpResponse:
     for item in items:
         lls = list(item.loglikelihoods or [])
         choices = list(item.choices or [])
-        item.choice_rows = [
+        item.choice_rows = [  # type: ignore[attr-defined]  # read by the template
             {
                 "index": i,
                 "text": text,

@@ -59,7 +59,8 @@ class LanguageModelForm(forms.ModelForm):
             raise forms.ValidationError(exc.message) from exc
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("endpoint_base_url") and not data.get("endpoint_model_name"):
             self.add_error("endpoint_model_name", _("An endpoint needs the model name it serves."))
         if "endpoint_base_url" in data and "endpoint_api_key_env" in data:

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -28,8 +30,9 @@ class SyncStartForm(forms.Form):
     search = forms.CharField(label=_("Search"), required=False, max_length=200)
     limit = forms.IntegerField(label=_("Limit"), required=False, min_value=1, help_text=_("models per author"))
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         data["authors"] = [a for a in (data.get("authors") or "").replace(",", " ").split() if a]
         data["models"] = [m for m in (data.get("models") or "").replace(",", " ").split() if m]
         if not (data["authors"] or data["models"] or data.get("search") or data.get("limit")):

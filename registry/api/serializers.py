@@ -82,7 +82,7 @@ class ModelListSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True, help_text="License key; null when unknown."))
     def get_license(self, obj: LanguageModel) -> str | None:
-        return obj.license.key if obj.license_id else None
+        return obj.license.key if obj.license is not None else None
 
     @extend_schema_field(LicenseDetailSerializer(allow_null=True))
     def get_license_detail(self, obj: LanguageModel) -> dict[str, Any] | None:
@@ -100,7 +100,7 @@ class ModelListSerializer(serializers.Serializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True, help_text="Id of the base model; null for none."))
     def get_base_model(self, obj: LanguageModel) -> str | None:
-        if obj.base_model_id:
+        if obj.base_model is not None:
             return obj.base_model.repo_id
         return obj.base_model_ref or None
 

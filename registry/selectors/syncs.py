@@ -17,11 +17,6 @@ def sync_run_list(*, status: str | None = None, trigger: str | None = None) -> Q
     return qs
 
 
-def sync_run_get(*, sync_run_id: int) -> SyncRun:
-    """One sync run; raises SyncRun.DoesNotExist."""
-    return sync_run_list().get(pk=sync_run_id)
-
-
 def hub_authors_in_registry() -> list[str]:
     """The Hub authors (id prefixes) of the open models in the registry, for the periodic sync."""
     ids = LanguageModel.objects.filter(weights=LanguageModel.Weights.OPEN).exclude(hub_sha="", in_catalog=False)

@@ -78,7 +78,7 @@ def catalog_load() -> dict[str, int]:
         languages = {lang.code: lang for lang in Language.objects.all()}
         # Only the rows the catalog names: the registry may hold 100,000 synced models.
         catalog_ids = {entry["id"].lower() for entry in MODELS}
-        existing = {
+        existing: dict[str, LanguageModel] = {
             m.repo_id.lower(): m
             for m in LanguageModel.objects.annotate(key=Lower("repo_id"))
             .filter(key__in=catalog_ids)
@@ -87,9 +87,11 @@ def catalog_load() -> dict[str, int]:
         }
         touched: list[tuple[LanguageModel, dict[str, Any], bool, bool]] = []
         for entry in MODELS:
-            model = existing.get(entry["id"].lower())
-            created = model is None
-            if model is None:
+            found = existing.get(entry["id"].lower())
+            created = found is None
+            if found is not None:
+                model = found
+            else:
                 model = LanguageModel(repo_id=entry["id"], organization=organizations[entry["org"].lower()])
                 model.save()
                 existing[entry["id"].lower()] = model
@@ -97,7 +99,7 @@ def catalog_load() -> dict[str, int]:
             touched.append((model, entry, created, changed))
         # Lineage last, so a derivative listed before its base still links to it.
         wanted = catalog_ids | {entry["base"].lower() for entry in MODELS if entry.get("base")}
-        by_id = {
+        by_id: dict[str, LanguageModel] = {
             m.repo_id.lower(): m
             for m in LanguageModel.objects.annotate(key=Lower("repo_id")).filter(key__in=wanted).only("id", "repo_id")
         }
@@ -242,14 +244,14 @@ def _model_apply(
     def decide(fact: str, current: Any, wanted: Any, *, hub_default: Any = None, placeholders: tuple = ()) -> bool:
         """Record the catalog's source for `fact`; return True when the catalog value must be written."""
         prior = sources.get(fact) if isinstance(sources.get(fact), dict) else None
-        ours = prior is not None and prior.get("by") == CATALOG
+        ours = isinstance(prior, dict) and prior.get("by") == CATALOG
         free = (
             created
             or _empty(current)
             or (hub_default is not None and current == hub_default)
             or (current in placeholders and wanted not in placeholders)
         )
-        if free or (ours and prior.get("value") == current) or current == wanted:
+        if free or (ours and isinstance(prior, dict) and prior.get("value") == current) or current == wanted:
             record = {"url": urls.get(fact, default_url), "by": CATALOG, "value": wanted}
             if notes.get(fact):
                 record["note"] = notes[fact]
@@ -289,9 +291,9 @@ def _model_apply(
         model.parameters_source = LanguageModel.ParameterSource.CATALOG
         fields |= {"parameters", "parameters_source"}
 
-    lic = licenses.get(entry["license"]) or licenses.get(entry["license"].lower())
+    lic = licenses.get(entry["license"]) or licenses[entry["license"].lower()]
     # A Hub card's bare "other"/"unknown" says less than the catalog's named license.
-    current_license = model.license.key if model.license_id else None
+    current_license = model.license.key if model.license is not None else None
     if decide("license", current_license, lic.key, placeholders=("other", "unknown")):
         model.license = lic
         fields.add("license")

@@ -116,6 +116,12 @@ def eval_results_paths(siblings: Iterable[str]) -> list[str]:
     )
 
 
+def _mapping_at(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """data[key] when it is a mapping, else an empty one (absent, null or another type)."""
+    value = data.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool):
         return None
@@ -166,11 +172,11 @@ def model_index_facts(model_pk: int, repo_id: str, card_data: Mapping[str, Any])
         for r, result in enumerate(results if isinstance(results, list) else []):
             if not isinstance(result, Mapping):
                 continue
-            dataset = result.get("dataset") if isinstance(result.get("dataset"), Mapping) else {}
+            dataset = _mapping_at(result, "dataset")
             dataset_id = _text(dataset.get("type") or dataset.get("name"), 200)
             if not dataset_id:
                 continue
-            source = result.get("source") if isinstance(result.get("source"), Mapping) else {}
+            source = _mapping_at(result, "source")
             source_url = _text(source.get("url"), 500) or card_url
             third_party = bool(source.get("url")) and not source_url.startswith(card_url)
             for k, metric in enumerate(result.get("metrics") or []):
@@ -237,7 +243,7 @@ def eval_results_facts(
             dataset_id = _text(dataset.get("id"), 200)
             if value is None or not dataset_id:
                 continue
-            source = entry.get("source") if isinstance(entry.get("source"), Mapping) else {}
+            source = _mapping_at(entry, "source")
             by = source.get("user") or source.get("org")
             name = _text(source.get("name"), 300) or (f"{path} ({by})" if by else path)
             shots = _shots(dataset)

@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
-from evals.selectors.leaderboard import leaderboard_cache_bump
 from tests.evals.factories import complete_run, model
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    leaderboard_cache_bump()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 def test_benchmark_list_shows_every_benchmark_with_metric_baseline_and_items(client):

@@ -3,20 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 
-from evals.selectors.leaderboard import leaderboard_cache_bump
 from tests.evals.factories import complete_run, model
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    leaderboard_cache_bump()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 def test_compare_shows_metadata_scores_and_a_bar_chart_with_whiskers(client):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.core.cache import cache
 from rest_framework.authtoken.models import Token
 
 from evals import services
@@ -19,11 +18,8 @@ SMOL_BASE = "HuggingFaceTB/SmolLM2-135M"
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle(monkeypatch):
+def _fresh_throttle(monkeypatch, fresh_cache):
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

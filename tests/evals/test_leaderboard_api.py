@@ -6,22 +6,13 @@ import csv
 import io
 
 import pytest
-from django.core.cache import cache
 
 from evals.selectors.leaderboard import leaderboard_cache_bump
 from evals.suites import SUITES
 from tests.evals.factories import complete_run, model
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 QUICK = list(SUITES["quick"].benchmarks)
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    leaderboard_cache_bump()
-    yield
-    cache.clear()
 
 
 def test_leaderboard_api_serves_ranked_rows_with_intervals_and_provenance(api_client):

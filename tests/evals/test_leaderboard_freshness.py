@@ -8,19 +8,7 @@ from evals import services
 from evals.selectors.leaderboard import board_core
 from tests.evals.runfixtures import endpoint_model, fake_openai, openai_env  # noqa: F401
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    from django.core.cache import cache
-
-    from evals.selectors.leaderboard import leaderboard_cache_bump
-
-    cache.clear()
-    leaderboard_cache_bump()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 def test_a_finished_run_appears_on_the_cached_board_without_waiting(

@@ -5,22 +5,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from django.core.cache import cache
 from django.template import Context, Template
 
 from evals.models import EvalRun
-from evals.selectors.leaderboard import leaderboard_cache_bump
 from tests.evals.factories import complete_run, model
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    leaderboard_cache_bump()
-    yield
-    cache.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 
 def page(client, **query) -> str:

@@ -6,7 +6,6 @@ import math
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from evals.models import BenchmarkResult, EvalRun
@@ -23,16 +22,8 @@ from evals.selectors.leaderboard import (
 from evals.suites import SUITES
 from tests.evals.factories import complete_run, items, model
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 QUICK = list(SUITES["quick"].benchmarks)
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    leaderboard_cache_bump()
-    yield
-    cache.clear()
 
 
 def tight(value: float, se: float = 0.005, n: int = 100) -> dict[str, tuple[float, float, int]]:

@@ -123,8 +123,8 @@ def llama_server(tmp_path_factory):
         str(max(1, min(4, os.cpu_count() or 1))),
         "--jinja",
     ]
-    log = open(links / "llama-server.log", "w+")  # noqa: SIM115
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)  # noqa: S603
+    log = open(links / "llama-server.log", "w+")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
@@ -133,7 +133,7 @@ def llama_server(tmp_path_factory):
                 log.seek(0)
                 pytest.fail(f"llama-server exited with {process.returncode}: {log.read()[-2000:]}")
             try:
-                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:  # noqa: S310 - loopback
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:  # loopback
                     if response.status == 200:
                         break
             except OSError:

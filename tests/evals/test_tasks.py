@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.conf import settings
 from django.db import OperationalError
@@ -13,6 +11,7 @@ from evals.models import EvalRun, ItemResult
 from evals.tasks import eval_run_execute_task, eval_runs_dispatch_task, eval_runs_reap_task
 from tests.evals.fakeopenai import FakeOpenAI
 from tests.evals.runfixtures import make_endpoint_model, on_batch_storing
+from tests.helpers import wait_for
 
 
 def test_the_eval_task_is_idempotent_safe_on_the_evals_queue_with_limits():
@@ -50,12 +49,12 @@ def test_a_database_error_mid_run_hands_the_run_back_and_the_retry_resumes_it(ce
         run = services.eval_run_create(
             model=model, suite="quick", benchmarks=["arc_easy"], limit=12, backend="openai", batch_size=4
         )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            run.refresh_from_db()
-            if run.status in EvalRun.FINISHED_STATUSES:
-                break
-            time.sleep(0.2)
+        run = wait_for(
+            lambda: EvalRun.objects.filter(pk=run.pk, status__in=EvalRun.FINISHED_STATUSES).first(),
+            timeout=60,
+            interval=0.2,
+            what="the retried run to finish",
+        )
     assert failures["n"] == 1
     assert run.status == EvalRun.Status.SUCCEEDED, run.error
     assert run.attempts == 2  # the retry claimed it again and resumed

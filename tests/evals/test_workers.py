@@ -10,29 +10,39 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from evals import services
 from evals.models import BenchmarkResult, EvalRun, ItemResult
 from tests.evals.fakeopenai import FakeOpenAI
 from tests.evals.runfixtures import allow_local_endpoints, make_endpoint_model
+from tests.helpers import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def wait_for(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+@contextmanager
+def executions_of(task_name: str):
+    """The list of executions of `task_name` (their kwargs) finished by workers in this process meanwhile."""
+    from celery.signals import task_postrun
+
+    done: list[dict] = []
+
+    def record(sender=None, kwargs=None, **_: object) -> None:
+        if sender is not None and sender.name == task_name:
+            done.append(dict(kwargs or {}))
+
+    task_postrun.connect(record, weak=False)
+    try:
+        yield done
+    finally:
+        task_postrun.disconnect(record)
 
 
 def run_status(run_id: int) -> EvalRun:
@@ -79,7 +89,7 @@ def purge_queues():
         for queue in ("celery", "evals"):
             try:
                 conn.default_channel.queue_purge(queue)
-            except Exception:  # noqa: BLE001 - the queue may not exist yet
+            except Exception:  # the queue may not exist yet
                 pass
         client = conn.default_channel.client
         client.delete("unacked", "unacked_index", "unacked_mutex")
@@ -87,7 +97,7 @@ def purge_queues():
 
 @pytest.mark.django_db(transaction=True)
 def test_a_redelivered_message_never_runs_a_run_twice(celery_worker, openai_env):
-    with FakeOpenAI() as server:
+    with FakeOpenAI() as server, executions_of("evals.tasks.eval_run_execute_task") as executions:
         model = make_endpoint_model(server.base_url)
         run = services.eval_run_create(
             model=model, suite="quick", benchmarks=["arc_easy"], limit=8, backend="openai", batch_size=4
@@ -96,7 +106,7 @@ def test_a_redelivered_message_never_runs_a_run_twice(celery_worker, openai_env)
         services.eval_run_enqueue(run_id=run.pk)
         services.eval_run_enqueue(run_id=run.pk)
         run = wait_for(lambda: finished(run.pk), timeout=60, what="the run to finish")
-        time.sleep(1.0)  # let the extra deliveries be consumed
+        wait_for(lambda: len(executions) >= 3, timeout=30, what="the extra deliveries to be consumed")
         requests = len(server.requests)
     run.refresh_from_db()
     assert run.status == EvalRun.Status.SUCCEEDED, run.error
@@ -264,7 +274,9 @@ def test_a_worker_killed_mid_run_resumes_in_a_new_process_and_counts_every_item_
         stored_before = ItemResult.objects.filter(run=run).count()
         assert stored_before == killed.progress_done  # progress is committed with its items
 
-        time.sleep(2.5)  # the heartbeat goes stale
+        # The killed worker beats no more: its last beat is older than the timeout.
+        stale = timezone.now() - timedelta(seconds=settings.EVAL_HEARTBEAT_TIMEOUT + 1)
+        EvalRun.objects.filter(pk=run.pk).update(heartbeat_at=stale)
         assert services.eval_runs_reap() == {"requeued": 1, "failed": 0}
         second = _start_worker("second", _worker_env(), log)
         try:

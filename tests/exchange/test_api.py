@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission
 
 from evals.models import EvalRun, ImportJob
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -51,10 +52,11 @@ def test_a_hub_archive_import_runs_on_a_worker_with_progress_on_the_job(
     response = api_client.post("/api/v1/imports/", {"hub_dataset": "org/archive"}, format="json")
     assert response.status_code == 202
     job_id = response.json()["id"]
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline and ImportJob.objects.get(pk=job_id).status in ("queued", "running"):
-        time.sleep(0.2)
+    wait_for(
+        lambda: ImportJob.objects.get(pk=job_id).status not in ("queued", "running"),
+        timeout=30,
+        interval=0.2,
+        what="the import job to finish",
+    )
     job = api_client.get(f"/api/v1/imports/jobs/{job_id}/").json()
     assert job["status"] == "succeeded" and (job["files_total"], job["files_done"], job["created"]) == (1, 1, 1)

@@ -5,7 +5,6 @@ Hub, which records what it received. Errors leave a failed attempt with no pull 
 from __future__ import annotations
 
 import logging
-import time
 
 import pytest
 import yaml
@@ -14,6 +13,7 @@ from django.urls import reverse
 from evals.models import BenchmarkResult, EvalRun, HubPublication
 from registry.services.reported import eval_results_facts
 from tests.evals.factories import complete_run
+from tests.helpers import wait_for
 from tests.hubfake import model_record
 
 pytestmark = pytest.mark.django_db
@@ -211,9 +211,8 @@ def test_a_commit_whose_answer_timed_out_is_found_by_its_title_instead_of_opened
     with pytest.raises(PublishError) as timed_out:
         _publish(run, sam_staff)
     assert timed_out.value.code == "hub_unavailable" and timed_out.value.status == 503
-    deadline = time.monotonic() + 10
-    while not fake_hub.pull_requests(REPO) and time.monotonic() < deadline:
-        time.sleep(0.1)  # the Hub still opens the PR after the client gave up
+    # The Hub still opens the PR after the client gave up.
+    wait_for(lambda: fake_hub.pull_requests(REPO), timeout=10, what="the Hub to open the pull request")
 
     outcome = _publish(run, sam_staff)
 

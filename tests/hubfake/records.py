@@ -22,12 +22,12 @@ def fake_sha(*parts: object) -> str:
 
 
 def _object_id(repo_id: str) -> str:
-    return hashlib.md5(repo_id.encode()).hexdigest()[:24]  # noqa: S324 - an id, not security
+    return hashlib.md5(repo_id.encode()).hexdigest()[:24]  # an id, not security
 
 
 def _api_config(full: dict[str, Any]) -> dict[str, Any]:
     """What the Hub's API returns as `config`: a small subset of config.json."""
-    keep = {k: full[k] for k in ("architectures", "model_type", "auto_map", "quantization_config") if k in full}
+    keep: dict[str, Any] = {k: full[k] for k in ("architectures", "model_type", "auto_map", "quantization_config") if k in full}
     keep["tokenizer_config"] = {"bos_token": "<s>", "eos_token": "</s>"}
     return keep
 

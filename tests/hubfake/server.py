@@ -29,6 +29,7 @@ import hashlib
 import json
 import threading
 import time
+from collections.abc import Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -118,6 +119,7 @@ class FakeHub:
     def url(self) -> str:
         assert self._server is not None, "FakeHub is not started"
         host, port = self._server.server_address[:2]
+        assert isinstance(host, str)  # an AF_INET server
         return f"http://{host}:{port}"
 
     def start(self) -> FakeHub:
@@ -149,7 +151,7 @@ class FakeHub:
         with self._lock:
             self._models[record["id"]] = deepcopy(record)
 
-    def add_dataset(self, repo_id: str, files: dict[str, bytes | str], *, sha: str | None = None) -> str:
+    def add_dataset(self, repo_id: str, files: Mapping[str, bytes | str], *, sha: str | None = None) -> str:
         """A dataset repo whose files are served under /datasets/{repo}/resolve/{rev}/{path}; returns its sha."""
         commit = sha or fake_sha("dataset", repo_id, sorted(files))
         data = {path: content.encode() if isinstance(content, str) else content for path, content in files.items()}
@@ -416,7 +418,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "FakeHub/1.0"
     _slow_seconds = 0.0  # set by a `slow` fault for the current request
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence the default stderr log
+    def log_message(self, format: str, *args: Any) -> None:  # silence the default stderr log
         return
 
     # -- plumbing --------------------------------------------------------------------------------
@@ -495,10 +497,10 @@ class _Handler(BaseHTTPRequestHandler):
             self.fake.requests.append(RequestLog(self.command, path, query, dict(self.headers.items())))
 
     # -- routing ---------------------------------------------------------------------------------
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self.do_GET()
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         split = urlsplit(self.path)
         path = split.path
         query = parse_qsl(split.query, keep_blank_values=True)
@@ -532,7 +534,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._resolve(path)
         return self._error(404, None, "Not Found")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         split = urlsplit(self.path)
         path = split.path
         query = parse_qsl(split.query, keep_blank_values=True)
@@ -890,7 +892,7 @@ def _model_of(path: str) -> str:
 
 def _git_blob_sha(content: bytes) -> str:
     """The git blob id of a file: what the Hub sends as the ETag of a regular (non-LFS) file."""
-    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # noqa: S324 - git's own id
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()  # git's own id
 
 
 def _file_content(record: dict[str, Any], filename: str) -> bytes | None:

@@ -9,14 +9,13 @@ the worker's connection mid-task exactly as a restart would.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from django.db import connection
 
 from evals.models import EvalRun, ItemResult
 from tests.evals.fakeopenai import FakeOpenAI
 from tests.evals.runfixtures import make_endpoint_model
+from tests.helpers import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,16 +32,6 @@ def _terminate_other_connections() -> int:
         return cursor.fetchone()[0]
 
 
-def _wait_for(predicate, timeout: float, step: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return predicate()
-
-
 def test_an_evaluation_whose_database_connection_dies_is_retried_and_finishes_with_every_item_once(
     celery_worker, openai_env, settings
 ):
@@ -55,16 +44,21 @@ def test_an_evaluation_whose_database_connection_dies_is_retried_and_finishes_wi
             model=model, suite="quick", benchmarks=["arc_easy"], limit=LIMIT, backend="openai", batch_size=2
         )
         # Wait until the worker has stored some items, then "restart" the database under it.
-        assert _wait_for(
-            lambda: EvalRun.objects.filter(pk=run.pk, status="running", progress_done__gte=2).exists(), 60
-        ), EvalRun.objects.get(pk=run.pk).status
+        wait_for(
+            lambda: EvalRun.objects.filter(pk=run.pk, status="running", progress_done__gte=2).exists(),
+            timeout=60,
+            interval=0.05,
+            what="the run to store its first items",
+        )
         killed = _terminate_other_connections()
         assert killed >= 1
         stored_at_kill = ItemResult.objects.filter(run=run).count()
-        finished = _wait_for(
-            lambda: EvalRun.objects.filter(pk=run.pk, status__in=EvalRun.FINISHED_STATUSES).first(), 120, 0.2
+        wait_for(
+            lambda: EvalRun.objects.filter(pk=run.pk, status__in=EvalRun.FINISHED_STATUSES).first(),
+            timeout=120,
+            interval=0.2,
+            what="the run to finish after the database restart",
         )
-    assert finished is not None, EvalRun.objects.get(pk=run.pk).status
     run.refresh_from_db()
     assert run.status == EvalRun.Status.SUCCEEDED, run.error
     items = list(ItemResult.objects.filter(run=run).values_list("benchmark", "position"))
@@ -91,10 +85,14 @@ def test_a_sync_whose_database_connection_dies_records_it_writes_no_half_model_a
         hub.add_fault("hang", model=ids[1], hang_seconds=2.0, times=1)
         run = SyncRun.objects.create(trigger="api", scope={"models": ids})
         hub_sync_task.delay(trigger="api", models=ids, sync_run_id=run.pk)
-        assert _wait_for(lambda: hub.requests_to(f"/api/models/{ids[1]}"), 30)
+        wait_for(lambda: hub.requests_to(f"/api/models/{ids[1]}"), timeout=30, interval=0.05, what="the slow model")
         assert _terminate_other_connections() >= 1
-        settled = _wait_for(lambda: SyncRun.objects.filter(pk=run.pk).exclude(status="running").first(), 60, 0.2)
-        assert settled is not None, "the SyncRun stays 'running' after its worker's connection died"
+        settled = wait_for(
+            lambda: SyncRun.objects.filter(pk=run.pk).exclude(status="running").first(),
+            timeout=60,
+            interval=0.2,
+            what="the SyncRun to settle after its worker's connection died",
+        )
         # No half-written model: every model that exists has its sha (each is written in one transaction).
         for model in LanguageModel.objects.filter(repo_id__in=ids):
             assert model.hub_sha and model.organization_id is not None, model.repo_id
@@ -106,6 +104,11 @@ def test_a_sync_whose_database_connection_dies_records_it_writes_no_half_model_a
         # The next sync (beat's, or a retry) completes the registry.
         again = SyncRun.objects.create(trigger="api", scope={"models": ids})
         hub_sync_task.delay(trigger="api", models=ids, sync_run_id=again.pk)
-        finished = _wait_for(lambda: SyncRun.objects.filter(pk=again.pk).exclude(status="running").first(), 60, 0.2)
-    assert finished is not None and finished.status == SyncRun.Status.SUCCEEDED, finished and finished.errors
+        finished = wait_for(
+            lambda: SyncRun.objects.filter(pk=again.pk).exclude(status="running").first(),
+            timeout=60,
+            interval=0.2,
+            what="the next sync to finish",
+        )
+    assert finished.status == SyncRun.Status.SUCCEEDED, finished.errors
     assert set(LanguageModel.objects.filter(repo_id__in=ids).values_list("repo_id", flat=True)) == set(ids)

@@ -30,15 +30,11 @@ schema = _load_schema()
 
 
 @pytest.fixture(autouse=True)
-def _fuzz_world(transactional_db, seeded_registry, fake_hub):
-    """Committed data, the fake Hub, and the test's own database connection kept across requests."""
-    from django.core.cache import cache
+def _fuzz_world(transactional_db, seeded_registry, fake_hub, fresh_cache):
+    """Committed data, the fake Hub, and the test's own database connection kept across requests.
 
-    from evals.selectors.leaderboard import leaderboard_cache_bump
-
-    # Boards cached by earlier tests (Django cache and per-process memo) name rows that are gone now.
-    cache.clear()
-    leaderboard_cache_bump()
+    fresh_cache: boards cached by earlier tests (Django cache and per-process memo) name rows that are gone now.
+    """
     # As Django's test client does: the WSGI handler would otherwise close the connection per request.
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)

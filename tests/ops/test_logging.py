@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 
 from config.celery import app
 from config.logging import JsonFormatter, RunContextFilter, log_context, run_id_from_task_arguments
+from tests.helpers import wait_for
 
 
 class _Collect(logging.Handler):
@@ -80,9 +80,7 @@ def test_the_run_id_comes_from_the_tasks_arguments(args, kwargs, expected):
 def test_a_real_worker_tags_a_tasks_log_lines_with_its_run_id(celery_worker, collected):
     ops_log_probe.delay(run_id=42)
     ops_log_probe.delay(sync_run_id=7)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and len(collected.lines) < 2:
-        time.sleep(0.05)
+    wait_for(lambda: len(collected.lines) >= 2, timeout=20, interval=0.05, what="both tasks' log lines")
     probes = [line for line in collected.lines if line["message"] == "probe inside task"]
     assert sorted(line["run_id"] for line in probes) == ["eval:42", "sync:7"]
     assert all(line["task_name"] == "tests.ops_log_probe" and line["step"] == "probe" for line in probes)

@@ -145,3 +145,52 @@ def test_env_example_lists_every_variable_the_settings_read():
     assert read, "the pattern found no variable at all"
     missing = sorted(read - documented)
     assert not missing, f".env.example does not document: {missing}"
+
+
+_BROKER_OF_MAKE_RUN = (
+    "import socket, django\n"
+    "real = socket.create_connection\n"
+    "def refuse(*args, **kwargs):\n"
+    "    raise AssertionError('importing settings opened a connection')\n"
+    "socket.create_connection = refuse\n"
+    "django.setup()\n"
+    "from django.conf import settings\n"
+    "assert not hasattr(settings, 'CELERY_BROKER_URL')\n"
+    "socket.create_connection = real\n"
+    "{before_celery}\n"
+    "from config.celery import app\n"
+    "print(app.conf.broker_url)\n"
+    "print(app.conf.broker_transport_options)\n"
+)
+
+
+def test_settings_import_without_probing_redis_and_celery_picks_the_local_redis_when_it_answers():
+    from config.env import redis_answers
+
+    if not redis_answers():
+        pytest.skip("no Redis on 127.0.0.1:6379 here")
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "LADDER_REDIS_DB")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.base", DEBUG="1")
+    code = _BROKER_OF_MAKE_RUN.format(before_celery="")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    url, options = result.stdout.strip().splitlines()
+    assert url == "redis://127.0.0.1:6379/3"
+    assert "visibility_timeout" in options
+
+
+def test_make_run_without_redis_uses_the_filesystem_broker_under_var():
+    env = {k: v for k, v in os.environ.items() if k not in ("CELERY_BROKER_URL", "LADDER_REDIS_DB")}
+    env.update(DJANGO_SETTINGS_MODULE="config.settings.base", DEBUG="1")
+    # No Redis answers: the probe is told so (the real one would find this machine's Redis).
+    code = _BROKER_OF_MAKE_RUN.format(before_celery="import config.env; config.env.redis_answers = lambda: False")
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    url, options = result.stdout.strip().splitlines()
+    assert url == "filesystem://"
+    assert str(ROOT / "var" / "broker" / "in") in options
+    assert (ROOT / "var" / "broker" / "in").is_dir() and (ROOT / "var" / "broker" / "processed").is_dir()

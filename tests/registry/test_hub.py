@@ -16,7 +16,7 @@ from tests.hubfake import FakeHub, fixture_models
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - local fake Hub
+        with urllib.request.urlopen(url, timeout=5) as response:  # local fake Hub
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, dict(exc.headers), exc.read()

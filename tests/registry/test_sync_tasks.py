@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from io import StringIO
 
 import pytest
@@ -10,6 +9,7 @@ from django.core.management import CommandError, call_command
 
 from registry.models import LanguageModel, SyncRun
 from registry.tasks import hub_sync_task
+from tests.helpers import wait_for
 
 
 @pytest.mark.django_db
@@ -62,12 +62,12 @@ def test_a_real_worker_consumes_the_sync_task_from_redis_and_the_rows_appear(fak
     run = SyncRun.objects.create(trigger="api", scope={})
     hub_sync_task.delay(trigger="api", authors=["Qwen", "THUDM"], sync_run_id=run.pk)
 
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        run.refresh_from_db()
-        if run.status != SyncRun.Status.RUNNING:
-            break
-        time.sleep(0.2)
+    run = wait_for(
+        lambda: SyncRun.objects.exclude(status=SyncRun.Status.RUNNING).filter(pk=run.pk).first(),
+        timeout=60,
+        interval=0.2,
+        what="the sync to finish",
+    )
     assert run.status == SyncRun.Status.SUCCEEDED and run.created == 2
     assert set(LanguageModel.objects.values_list("repo_id", flat=True)) == {"Qwen/Qwen-7B", "THUDM/chatglm-6b"}
 

@@ -20,11 +20,5 @@ def catalog(db):
 
 
 @pytest.fixture(autouse=True)
-def _fresh_boards():
+def _fresh_boards(fresh_cache):
     """Boards cached by an earlier test name rows that are gone now."""
-    from django.core.cache import cache
-
-    from evals.selectors.leaderboard import leaderboard_cache_bump
-
-    cache.clear()
-    leaderboard_cache_bump()

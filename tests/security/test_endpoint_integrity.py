@@ -37,7 +37,7 @@ from tests.registry.admin_forms import admin_model_change
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-PROVIDER_KEY = "sk-h3-provider-key-0123456789"  # noqa: S105 - a test value
+PROVIDER_KEY = "sk-h3-provider-key-0123456789"  # a test value
 REBIND_HOST = "llm.rebind.example"  # a public-looking name whose DNS answer turns internal after saving
 
 

@@ -16,7 +16,6 @@ Redis are real.
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from rest_framework.authtoken.models import Token
 
@@ -38,12 +37,8 @@ HUGE = {"BF16": 405_000_000_000}
 
 
 @pytest.fixture(autouse=True)
-def _clean_state(monkeypatch):
+def _clean_state(monkeypatch, fresh_cache):
     monkeypatch.delenv("HF_TOKEN", raising=False)
-    cache.clear()
-    leaderboard_cache_bump()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ import json
 
 import pytest
 from django.contrib.auth.models import User
-from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -26,19 +25,12 @@ from evals.selectors.leaderboard import leaderboard_cache_bump
 from registry.hub import HubModel
 from tests.evals.factories import complete_run, model
 
-pytestmark = pytest.mark.django_db
+# Throttle counters live in the cache: every test starts from empty buckets.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_cache")]
 
 SECRET_PATH = "/srv/ladder/private-weights/acme-7b/model.gguf"
 WORKER_HOST = "gpu-node-17.corp.internal"
 RAW_ERROR = f"Model backend error: OSError: cannot open {SECRET_PATH} on {WORKER_HOST}"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_counters():
-    """Throttle counters live in the cache; every test starts from empty buckets."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

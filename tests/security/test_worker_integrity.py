@@ -25,7 +25,8 @@ from evals import services
 from evals.models import BenchmarkResult, EvalRun, ItemResult
 from tests.evals.fakeopenai import FakeOpenAI
 from tests.evals.runfixtures import make_endpoint_model, make_model, openai_env  # noqa: F401 - a fixture
-from tests.evals.test_workers import _start_worker, _stop, _worker_env, finished, purge_queues, run_status, wait_for
+from tests.evals.test_workers import _start_worker, _stop, _worker_env, finished, purge_queues, run_status
+from tests.helpers import wait_for
 from tests.hubfake import FakeHub, model_record
 
 TINY = "acme/tiny-llama"

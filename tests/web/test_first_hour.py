@@ -273,7 +273,7 @@ def test_make_run_uses_its_own_redis_database_not_db_0():
 
     if not redis_answers():
         pytest.skip("no Redis on 127.0.0.1:6379 here")
-    code = "import django; django.setup(); from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+    code = "import django; django.setup(); from config.celery import app; print(app.conf.broker_url)"
     env = {k: v for k, v in __import__("os").environ.items() if k not in ("CELERY_BROKER_URL", "LADDER_REDIS_DB")}
     env.update(DJANGO_SETTINGS_MODULE="config.settings.base", DEBUG="1")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from registry.models import SyncRun
@@ -20,12 +22,12 @@ class Command(BaseCommand):
         parser.add_argument("--model", action="append", default=[], help="exact repo id (repeatable)")
         parser.add_argument("--limit", type=int, default=None, help="at most N models per author (or in all)")
 
-    def handle(self, *args: object, **options: object) -> None:
-        authors = [a.strip() for a in options["author"] if a.strip()]  # type: ignore[union-attr]
-        models = [m.strip() for m in options["model"] if m.strip()]  # type: ignore[union-attr]
-        search = options["search"] or None
-        limit = options["limit"]
-        if limit is not None and limit <= 0:  # type: ignore[operator]
+    def handle(self, *args: object, **options: Any) -> None:
+        authors = [a.strip() for a in options["author"] if a.strip()]
+        models = [m.strip() for m in options["model"] if m.strip()]
+        search: str | None = options["search"] or None
+        limit: int | None = options["limit"]
+        if limit is not None and limit <= 0:
             raise CommandError("--limit must be a positive number")
         if not (authors or models or search):
             # The periodic sync's scope: LADDER_SYNC_AUTHORS, else the authors already in the registry.
