@@ -1,8 +1,8 @@
 """Benchmark: sync N synthetic models from the fake Hub into PostgreSQL.
 
-    .venv/bin/python benchmarks/hub_sync.py [--models 10000] [--runs 3] [--changed 0.01]
+    .venv/bin/python benchmarks/hub_sync.py [--models 10000] [--runs 3] [--changed 0.01] [--scratch-db NAME]
 
-Creates a scratch database (ladder_bench_hub on the server of DATABASE_URL, default
+Creates a scratch database (--scratch-db, default ladder_bench_hub, on the server of DATABASE_URL, default
 postgres://postgres@127.0.0.1:5432), starts the fake Hub in a child process with N synthetic models
 (1000 per page, as the Hub), and measures, median over --runs:
   - the Hub alone: listing every page, and listing + one config.json per model (what a first sync must fetch);
@@ -50,7 +50,7 @@ def _fake_hub_process(n: int, conn) -> None:
             return
 
 
-def _scratch_database_url() -> str:
+def _scratch_database_url(name: str) -> str:
     base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ladder")
     parts = urlsplit(base)
     if not parts.scheme.startswith("postgres"):
@@ -59,9 +59,9 @@ def _scratch_database_url() -> str:
 
     admin = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
-        conn.execute(f"CREATE DATABASE {SCRATCH_DB}")
-    return urlunsplit(parts._replace(path=f"/{SCRATCH_DB}"))
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        conn.execute(f"CREATE DATABASE {name}")
+    return urlunsplit(parts._replace(path=f"/{name}"))
 
 
 class QueryCounter:
@@ -78,9 +78,12 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--changed", type=float, default=0.01)
+    parser.add_argument("--scratch-db", default=SCRATCH_DB, help="database to drop and create (a plain name)")
     args = parser.parse_args()
+    if not args.scratch_db.isidentifier():
+        parser.error("--scratch-db must be a plain name (letters, digits, underscores)")
 
-    os.environ["DATABASE_URL"] = _scratch_database_url()
+    os.environ["DATABASE_URL"] = _scratch_database_url(args.scratch_db)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("LOG_LEVEL", "WARNING")
@@ -154,11 +157,12 @@ def main() -> None:
         seconds, queries, resync = timed(lambda: sync_hub(search="synth-org", trigger="command"))
         assert resync.updated == changed and resync.unchanged == args.models - changed, (resync.updated, changed)
         record(f"re-sync, {changed} changed ({args.changed:.0%})", seconds, queries, resync.seen)
-        print(f"run {run + 1}/{args.runs} done", file=sys.stderr, flush=True)
+        seconds_this_run = ", ".join(f"{name}: {rows[-1][0]:.2f}s" for name, rows in results.items())
+        print(f"run {run + 1}/{args.runs} done ({seconds_this_run})", file=sys.stderr, flush=True)
 
     parent.send(("stop", None))
     parent.recv()
-    print(f"Hub sync benchmark: {args.models} synthetic models, fake Hub in its own process, PostgreSQL {SCRATCH_DB}")
+    print(f"Hub sync benchmark: {args.models} synthetic models, fake Hub in its own process, PostgreSQL {args.scratch_db}")
     print(f"median of {args.runs} runs\n")
     print(f"{'phase':42} {'seconds':>8} {'models/s':>9} {'queries':>8} {'queries/model':>14}")
     for name, rows in results.items():

@@ -4,9 +4,10 @@
   costs no request of its own and no write; only new and changed models cost a config.json download
   (the API's `config` lacks sizes and context length) and a write.
 - New models are written with bulk inserts (ON CONFLICT DO NOTHING) and changed ones with bulk
-  updates under their row locks (SELECT ... FOR UPDATE), chunk by chunk while the next chunk
-  downloads; catalog rows and conflicts take the single-row path (`hub_model_upsert`). Every write is
-  one transaction, so a failure never leaves a half-written model, and two syncs at once (beat + a
+  updates under their row locks (SELECT ... FOR UPDATE), chunk by chunk in the sync's own thread
+  while a pool downloads the next ones (up to WRITE_AHEAD models ahead, across listing pages);
+  catalog rows and conflicts take the single-row path (`hub_model_upsert`). Every write is one
+  transaction, so a failure never leaves a half-written model, and two syncs at once (beat + a
   command) serialize per row instead of corrupting it.
 - Catalog rows are refined, never wiped: a fact the Hub lacks keeps the catalog value and its source.
 - A model that vanished from a fully listed author is marked (`on_hub=False`, `hub_missing_since`),
@@ -16,10 +17,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import islice
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -61,6 +64,7 @@ T = TypeVar("T")
 PARAMETER_RANK = {"": 0, "card": 1, "config": 2, "catalog": 3, "safetensors": 4, "admin": 5}
 MAX_ERRORS_KEPT = 500
 WRITE_CHUNK = 250  # models per bulk insert while the next ones download
+WRITE_AHEAD = 4 * WRITE_CHUNK  # downloads queued at most this far ahead of the writes
 
 
 def _pipelines() -> tuple[str, ...]:
@@ -384,6 +388,7 @@ def hub_community_scores_sync(repo_ids: Sequence[str], *, force: bool = False) -
     open PRs or their head commits changed since the last read (both kept in the cache, CACHE_URL). The
     scores replace the model's earlier community scores, so a closed or merged PR's scores go. A model
     whose PRs cannot be read keeps its scores and is tried again next time. Never raises for Hub errors.
+    The Hub is read by a pool (settings.HUB_SYNC_CONCURRENCY) while this thread stores a chunk per transaction.
     Returns counts: checked (PR lists read), read (models whose PR files were read), changed (rows).
     """
     counts = {"checked": 0, "read": 0, "changed": 0}
@@ -393,27 +398,92 @@ def hub_community_scores_sync(repo_ids: Sequence[str], *, force: bool = False) -
     models = LanguageModel.objects.filter(
         repo_id__in=list(repo_ids), weights=LanguageModel.Weights.OPEN, on_hub=True
     ).values_list("pk", "repo_id", "hub_sha")
-    for pk, repo_id, main in models:
-        checked_key, heads_key = _pr_keys(repo_id)
-        if not force and interval and not cache.add(checked_key, 1, timeout=interval):
-            continue  # listed less than the interval ago
+    due = [  # a model listed less than the interval ago is skipped
+        (pk, repo_id, main)
+        for pk, repo_id, main in models
+        if force or not interval or cache.add(_pr_keys(repo_id)[0], 1, timeout=interval)
+    ]
+    if not due:
+        return counts
+    heads_read = cache.get_many([_pr_keys(repo_id)[1] for _, repo_id, _ in due])
+
+    def read(model: tuple[int, str, str]) -> _CommunityRead:
+        """List the model's open PRs and, when they moved, read their files (runs in the pool: HTTP only)."""
+        pk, repo_id, main = model
+        heads = None
         try:
             pull_requests = hub_model_pull_requests(repo_id)
-            counts["checked"] += 1
             heads = [(pr.num, pr.sha) for pr in pull_requests]
-            if not force and cache.get(heads_key) == heads:
-                continue  # the same open PRs at the same commits: their scores are stored already
+            if not force and heads_read.get(_pr_keys(repo_id)[1]) == heads:
+                return _CommunityRead(pk, repo_id, heads)  # the same open PRs at the same commits: stored already
             facts = hub_community_facts(pk, repo_id, pull_requests, main=main or "main")
-            counts["read"] += 1
-            with transaction.atomic():
-                counts["changed"] += reported_facts_publish(COMMUNITY_ORIGIN, {pk: facts})
+            return _CommunityRead(pk, repo_id, heads, facts)
         except Exception as exc:  # noqa: BLE001 - community scores must never fail the registry's sync
-            cache.delete(checked_key)
-            logger.warning("Hub sync: community scores of %s not read: %s", repo_id, exc)
-            _db_recover(exc)
-            continue
-        cache.set(heads_key, heads, timeout=None)
+            return _CommunityRead(pk, repo_id, heads, error=exc)
+
+    pool = ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix="hub-sync-prs")
+    try:
+        reads = _in_order(pool, read, due)
+        while chunk := list(islice(reads, WRITE_CHUNK)):
+            fresh = []
+            for item in chunk:
+                counts["checked"] += item.heads is not None
+                if item.error is not None:
+                    _community_failed(item.repo_id, item.error)
+                elif item.facts is not None:
+                    counts["read"] += 1
+                    fresh.append(item)
+            counts["changed"] += _community_publish(fresh)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
     return counts
+
+
+@dataclass(frozen=True)
+class _CommunityRead:
+    pk: int
+    repo_id: str
+    heads: list[tuple[int, str]] | None  # None: the PRs could not be listed
+    facts: list[ReportedFact] | None = None  # None: unchanged since the last read (or an error)
+    error: Exception | None = None
+
+
+def _community_publish(reads: Sequence[_CommunityRead]) -> int:
+    """Store the community scores read, a chunk per transaction; a chunk that fails goes model by model."""
+    if not reads:
+        return 0
+    try:
+        with transaction.atomic():
+            changed = reported_facts_publish(COMMUNITY_ORIGIN, {r.pk: r.facts or [] for r in reads})
+    except Exception as exc:  # noqa: BLE001 - retried one by one below, so one bad model fails alone
+        _db_recover(exc)
+        if len(reads) == 1:
+            _community_failed(reads[0].repo_id, exc)
+            return 0
+        return sum(_community_publish([r]) for r in reads)
+    cache.set_many({_pr_keys(r.repo_id)[1]: r.heads for r in reads}, timeout=None)
+    return changed
+
+
+def _community_failed(repo_id: str, exc: BaseException) -> None:
+    """The model keeps its community scores and its PRs are listed again at the next sync."""
+    cache.delete(_pr_keys(repo_id)[0])
+    logger.warning("Hub sync: community scores of %s not read: %s", repo_id, exc)
+    _db_recover(exc)
+
+
+R = TypeVar("R")
+
+
+def _in_order(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    """fn(item) for each item, run in `pool` at most WRITE_AHEAD items ahead of the caller, in order."""
+    pending: deque[Future[R]] = deque()
+    for item in items:
+        if len(pending) >= WRITE_AHEAD:
+            yield pending.popleft().result()
+        pending.append(pool.submit(fn, item))
+    while pending:
+        yield pending.popleft().result()
 
 
 def _mark_missing(qs) -> int:
@@ -429,12 +499,15 @@ class _Tally:
         default_factory=lambda: {"created": 0, "updated": 0, "unchanged": 0, "failed": 0, "missing": 0}
     )
     errors: list[dict[str, Any]] = field(default_factory=list)
-    # repo id -> its `.eval_results/` files, downloaded with config.json for new and changed models only
-    eval_files: dict[str, dict[str, bytes]] = field(default_factory=dict)
     aborted: bool = False
     began: datetime = field(default_factory=timezone.now)
+    # downloads of new and changed models (HTTP only)
     pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix="hub-sync")
+    )
+    # the next listing page, fetched apart so that it never queues behind the downloads
+    reader: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-sync-list")
     )
 
     def error(self, repo_id: str | None, exc: BaseException) -> None:
@@ -455,61 +528,91 @@ def _db_recover(exc: BaseException) -> None:
         connection.close_if_unusable_or_obsolete()
 
 
-def _write_page(items: Sequence[HubModel | HubError], tally: _Tally) -> None:
-    """Upsert one listing page: unchanged rows untouched, new rows in bulk, changed rows one by one."""
-    models: list[HubModel] = []
-    for item in items:
-        if isinstance(item, HubModel):
-            models.append(item)
-        else:
-            tally.error(None, item)  # an item the client could not even parse: its id is unknown
-    pipelines = _pipelines()
-    wanted = []
-    for info in models:
-        tally.seen.add(info.repo_id)
-        if info.pipeline_tag and info.pipeline_tag not in pipelines:
-            continue
-        wanted.append(info)
-    existing = {
-        row["repo_id"]: row
-        for row in LanguageModel.objects.filter(repo_id__in=[m.repo_id for m in wanted]).values(
-            "repo_id", "hub_sha", "on_hub"
-        )
-    }
-    todo: list[HubModel] = []
-    for info in wanted:
-        row = existing.get(info.repo_id)
-        if info.complete and row and row["hub_sha"] == info.sha and row["on_hub"]:
-            tally.counts["unchanged"] += 1
-        else:
-            todo.append(info)
-    if not todo:
-        return
+@dataclass(frozen=True)
+class _Fetched:
+    """What the pool downloaded for one new or changed model: everything its write needs, or the error."""
 
-    def fetch(info: HubModel) -> tuple[HubModel, dict[str, Any] | None, HubError | None]:
-        try:
-            if not info.complete:  # the list item lacked a field we need: ask for the model itself
-                info = hub_model_info(info.repo_id)
-                if not info.sha:
-                    raise HubTemporaryError("the Hub sent no commit sha for this model", kind="malformed")
-            config_file = _config_for(info)
-            tally.eval_files[info.repo_id] = hub_eval_results_files(info)
-            return info, config_file, None
-        except HubError as exc:
-            return info, None, exc
-
-    # Downloads run in a thread pool (HTTP only, no database) while this thread writes the chunks
-    # already fetched, so the Hub and the database work at the same time.
-    futures = [tally.pool.submit(fetch, info) for info in todo]
-    for start in range(0, len(futures), WRITE_CHUNK):
-        chunk = [f.result() for f in futures[start : start + WRITE_CHUNK]]
-        _write_chunk(chunk, existing, tally)
-        _reported_write(chunk, tally)
+    info: HubModel
+    config_file: dict[str, Any] | None = None
+    eval_files: dict[str, bytes] = field(default_factory=dict)
+    error: HubError | None = None
 
 
-def _reported_write(fetched: Sequence[tuple[HubModel, dict[str, Any] | None, HubError | None]], tally: _Tally) -> None:
+def _fetch(info: HubModel) -> _Fetched:
+    """The Hub requests of one model's write (runs in the pool: HTTP only, never the database)."""
+    try:
+        if not info.complete:  # the list item lacked a field we need: ask for the model itself
+            info = hub_model_info(info.repo_id)
+            if not info.sha:
+                raise HubTemporaryError("the Hub sent no commit sha for this model", kind="malformed")
+        return _Fetched(info, _config_for(info), hub_eval_results_files(info))
+    except HubError as exc:
+        return _Fetched(info, error=exc)
+
+
+class _Writer:
+    """Downloads new and changed models in the pool while this thread writes the ones already fetched.
+
+    Downloads run at most WRITE_AHEAD models ahead of the writes (memory stays bounded however long the
+    listing), across page boundaries, so the pool never waits for a page's last chunk to be written.
+    Writes stay in the sync's own thread and connection, chunk by chunk, in listing order.
+    """
+
+    def __init__(self, tally: _Tally) -> None:
+        self.tally = tally
+        self.pending: deque[Future[_Fetched]] = deque()
+        self.existing: dict[str, dict[str, Any]] = {}  # repo id -> its row, for scheduled models already stored
+        self.scheduled: set[str] = set()
+
+    def add_page(self, items: Sequence[HubModel | HubError]) -> None:
+        """Skip the page's unchanged models and queue the downloads of the others (one query)."""
+        tally = self.tally
+        pipelines = _pipelines()
+        wanted: list[HubModel] = []
+        for item in items:
+            if not isinstance(item, HubModel):
+                tally.error(None, item)  # an item the client could not even parse: its id is unknown
+                continue
+            tally.seen.add(item.repo_id)
+            if item.pipeline_tag and item.pipeline_tag not in pipelines:
+                continue
+            if item.repo_id in self.scheduled:
+                continue  # listed twice (the listing moved under us): one download and one write
+            wanted.append(item)
+        rows = {
+            row["repo_id"]: row
+            for row in LanguageModel.objects.filter(repo_id__in=[m.repo_id for m in wanted]).values(
+                "repo_id", "hub_sha", "on_hub"
+            )
+        }
+        for info in wanted:
+            row = rows.get(info.repo_id)
+            if info.complete and row and row["hub_sha"] == info.sha and row["on_hub"]:
+                tally.counts["unchanged"] += 1
+                continue
+            if row:
+                self.existing[info.repo_id] = row
+            self.scheduled.add(info.repo_id)
+            if len(self.pending) >= WRITE_AHEAD:
+                self._write_next()  # the downloads are far enough ahead: let the writes catch up
+            self.pending.append(tally.pool.submit(_fetch, info))
+        while len(self.pending) >= WRITE_CHUNK and all(f.done() for f in islice(self.pending, WRITE_CHUNK)):
+            self._write_next()  # chunks already downloaded are written while the next page is listed
+
+    def drain(self) -> None:
+        """Write everything queued (waits for its downloads)."""
+        while self.pending:
+            self._write_next()
+
+    def _write_next(self) -> None:
+        chunk = [self.pending.popleft().result() for _ in range(min(WRITE_CHUNK, len(self.pending)))]
+        _write_chunk(chunk, self.existing, self.tally)
+        _reported_write(chunk)
+
+
+def _reported_write(fetched: Sequence[_Fetched]) -> None:
     """The published scores of the chunk's models that were written (one query for their pks)."""
-    written = [(info, tally.eval_files.pop(info.repo_id, {})) for info, _config, error in fetched if error is None]
+    written = [(f.info, f.eval_files) for f in fetched if f.error is None]
     if not written:
         return
     pks = dict(
@@ -520,14 +623,11 @@ def _reported_write(fetched: Sequence[tuple[HubModel, dict[str, Any] | None, Hub
     hub_reported_scores_write(written, pks)
 
 
-def _write_chunk(
-    fetched: Sequence[tuple[HubModel, dict[str, Any] | None, HubError | None]],
-    existing: dict[str, Any],
-    tally: _Tally,
-) -> None:
+def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _Tally) -> None:
     new: list[tuple[HubModel, dict[str, Any]]] = []
     changed: list[tuple[HubModel, dict[str, Any]]] = []
-    for info, config_file, error in fetched:
+    for item in fetched:
+        info, config_file, error = item.info, item.config_file, item.error
         if error is not None or config_file is None:
             tally.error(info.repo_id, error or HubTemporaryError("no config"))
         elif info.repo_id in existing:
@@ -802,22 +902,25 @@ def _sync_listing(tally: _Tally, *, author: str | None, search: str | None, limi
     remaining = limit
     complete = True
     listed: set[str] = set()
+    writer = _Writer(tally)
     for pipeline in _pipelines():
         if remaining is not None and remaining <= 0:
             complete = False
             break
         listing = hub_list_pages(author=author, search=search, limit=remaining, pipeline_tag=pipeline)
         try:
-            for page in _read_ahead(listing.pages, tally.pool):
-                _write_page(page, tally)
+            for page in _read_ahead(listing.pages, tally.reader):
+                writer.add_page(page)
                 listed.update(item.repo_id for item in page if isinstance(item, HubModel))
                 if remaining is not None:
                     remaining -= len(page)
         except HubError as exc:
+            writer.drain()  # the pages read before the failure are written, as they would be one by one
             tally.aborted = True
             tally.error(None, exc)
             return  # an unread listing proves nothing about missing models
         complete = complete and listing.exhausted
+    writer.drain()  # every listed model is written before the missing ones are marked
     if author and not search and complete:
         gone = LanguageModel.objects.filter(
             repo_id__istartswith=f"{author}/", on_hub=True, pipeline_tag__in=_pipelines()
@@ -828,7 +931,7 @@ def _sync_listing(tally: _Tally, *, author: str | None, search: str | None, limi
 
 
 def _read_ahead(pages: Iterator[list[T]], pool: ThreadPoolExecutor) -> Iterator[list[T]]:
-    """Yield pages while the next one is already being fetched (HTTP only) in the pool."""
+    """Yield pages while the next one is already being fetched (HTTP only) in `pool`."""
     upcoming = pool.submit(next, pages, None)
     while True:
         page = upcoming.result()  # re-raises the listing's HubError here, in the sync's thread
@@ -839,6 +942,7 @@ def _read_ahead(pages: Iterator[list[T]], pool: ThreadPoolExecutor) -> Iterator[
 
 
 def _finish(tally: _Tally) -> SyncRun:
+    tally.reader.shutdown(wait=True, cancel_futures=True)
     tally.pool.shutdown(wait=True, cancel_futures=True)
     run = tally.run
     run.seen = len(tally.seen)

@@ -11,9 +11,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from registry.formatting import parameters_display
-from registry.hub import HubPermanentError
+from registry.hub import HubListing, HubPermanentError
 from registry.models import Language, LanguageModel, License, Organization, SyncRun
 from registry.services import hub_sync
+from registry.services.hub_facts import LLM_PIPELINES
 from registry.services.hub_sync import hub_model_sync, sync_hub
 from tests.hubfake import synthetic_models
 
@@ -328,21 +329,39 @@ def test_two_syncs_at_once_do_not_corrupt_anything(fake_hub):
     assert _model("HuggingFaceTB/SmolLM2-135M-Instruct").base_model.repo_id == "HuggingFaceTB/SmolLM2-135M"
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_sync_never_marks_as_gone_a_model_another_sync_wrote_after_it_began(fake_hub, monkeypatch):
     sync_hub(authors=["HuggingFaceTB"])
     late = fake_hub.model("HuggingFaceTB/SmolLM2-135M")
-    fake_hub.remove_model("HuggingFaceTB/SmolLM2-135M")  # this sync's listing will not see it
-    original = hub_sync._write_page
+    fake_hub.remove_model(late["id"])  # this sync's listings will not see it
+    real_listing = hub_sync.hub_list_pages
 
-    def meanwhile_another_sync_writes_it(items, tally):
-        original(items, tally)
-        fake_hub.add_model(late)
-        LanguageModel.objects.filter(repo_id="HuggingFaceTB/SmolLM2-135M").update(synced_at=timezone.now())
+    def another_sync_writes_it() -> None:  # a sync of its own, on its own connection
+        try:
+            fake_hub.add_model(late)
+            fake_hub.push_commit(late["id"], downloads=1)
+            hub_model_sync(repo_id=late["id"])
+        finally:
+            connection.close()
 
-    monkeypatch.setattr(hub_sync, "_write_page", meanwhile_another_sync_writes_it)
+    def listing_after_which_another_sync_writes_it(**scope) -> HubListing:
+        listing = real_listing(**scope)
+
+        def pages():
+            yield from listing.pages
+            if scope["pipeline_tag"] == LLM_PIPELINES[-1]:  # this sync's last listing is read
+                other = threading.Thread(target=another_sync_writes_it)
+                other.start()
+                other.join(timeout=60)
+
+        return HubListing(pages(), listing.state)
+
+    monkeypatch.setattr(hub_sync, "hub_list_pages", listing_after_which_another_sync_writes_it)
     run = sync_hub(authors=["HuggingFaceTB"])
 
-    assert run.missing == 0 and _model("HuggingFaceTB/SmolLM2-135M").on_hub
+    written_later = _model(late["id"])
+    assert written_later.synced_at > run.started_at and written_later.downloads == 1  # the other sync's write
+    assert run.missing == 0 and written_later.on_hub and written_later.hub_missing_since is None
 
 
 def test_a_run_left_running_by_a_lost_worker_is_closed_as_failed_by_the_next_sync(fake_hub):
