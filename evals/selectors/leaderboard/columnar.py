@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.db import connection
 from django.db.models import FloatField, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
@@ -178,19 +179,21 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
         annotations[f"v{i}"] = Cast(KeyTextTransform(i, "values"), FloatField())
         annotations[f"n{i}"] = Cast(KeyTextTransform(i, "ns"), FloatField())
     scalar = [f for f in _FIELDS if f not in ("values", "ns", "languages")]
-    rows = list(
+    query = (
         BoardEntry.objects.filter(suite=suite, board=board, provenance=provenance, method=method)
         .order_by()
         .annotate(**annotations)
         .values_list(*scalar, *annotations)
     )
+    # A plain cursor: numbers arrive as numbers, without a converter call per value.
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
     n = len(rows)
-    columns: dict[str, list[Any]] = {
-        name: list(values)
-        for name, values in zip([*scalar, *annotations], zip(*rows, strict=True) if rows else [], strict=False)
-    }
-    if not rows:
-        columns = {name: [] for name in [*scalar, *annotations]}
+    names = [*scalar, *annotations]
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    columns: dict[str, Any] = dict(zip(names, transposed, strict=True))
 
     def floats(name: str) -> FloatArray:
         return np.array(columns[name], dtype=np.float64)
@@ -211,11 +214,9 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
     others = others[np.argsort(id_rank[others], kind="stable")]
     perm = np.concatenate([ranked, others]).astype(np.int64)
     status_all = np.where(ranked_mask, "ranked", np.where(complete, "not_comparable", kinds))
-    order = perm.tolist()
 
     def pick(name: str) -> list[Any]:
-        column = columns[name]
-        return [column[i] for i in order]
+        return np.array(columns[name], dtype=object)[perm].tolist() if n else []
 
     language_cache: dict[str, list[str]] = {}
     languages: dict[str, list[int]] = {}
@@ -226,6 +227,7 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
         for code in codes:
             languages.setdefault(code, []).append(position)
     repo_ids = pick("repo_id")
+    on_hub = np.array([bool(x) for x in columns["on_hub"]], dtype=bool)
     return BoardArrays(
         suite=suite,
         board=board,
@@ -236,9 +238,9 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
         baselines=[random_baseline(key) for key in keys],
         expected_n={key: int(e) for key, e in zip(keys, expected.tolist(), strict=True) if not np.isnan(e)},
         n_ranked=len(ranked),
-        pk=np.array(pick("pk"), dtype=np.int64),
-        model_pk=np.array(pick("model_id"), dtype=np.int64),
-        run_id=np.array(pick("run_id"), dtype=np.int64),
+        pk=np.array(columns["pk"], dtype=np.int64)[perm],
+        model_pk=np.array(columns["model_id"], dtype=np.int64)[perm],
+        run_id=np.array(columns["run_id"], dtype=np.int64)[perm],
         status=[str(x) for x in status_all[perm]],
         average=floats("average")[perm],
         average_normalized=floats("average_normalized")[perm],
@@ -251,7 +253,7 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
         id_order=id_rank[perm],
         repo_lower=np.array([r.lower() for r in repo_ids], dtype=_STRINGS),
         name_lower=np.array([r.lower() for r in pick("name")], dtype=_STRINGS),
-        parameters=np.array(pick("parameters"), dtype=np.float64),
+        parameters=floats("parameters")[perm],
         weights=Codes.of(pick("weights")),
         license=Codes.of(pick("license_key")),
         commercial=Codes.of(pick("commercial_use")),
@@ -259,7 +261,7 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
         modality=Codes.of(pick("modality")),
         base=Codes.of(pick("base_repo_id")),
         base_ref=Codes.of(pick("base_model_ref")),
-        on_hub=np.array(pick("on_hub"), dtype=bool),
+        on_hub=on_hub[perm] if n else on_hub,
         languages={code: _mask(n, positions) for code, positions in languages.items()},
     )
 
