@@ -28,7 +28,7 @@ from django.db.models.functions import Cast
 
 from evals import stats
 from evals.models import BoardEntry, BoardMeta
-from evals.selectors.leaderboard.boards import MODEL_FILTER_KEYS, random_baseline
+from evals.selectors.leaderboard.boards import random_baseline
 from evals.selectors.leaderboard.build import BoardCore, CoreEntry, board_check
 from evals.selectors.leaderboard.maintain import BOARD_VERSION
 from registry.models import License
@@ -387,10 +387,6 @@ def board_mask(arrays: BoardArrays, filters: dict[str, Any]) -> BoolArray | None
         if part is not None:
             mask = part if mask is None else mask & part
     return mask
-
-
-def filters_active(filters: dict[str, Any]) -> bool:
-    return any(filters.get(k) not in (None, "", False) for k in (*MODEL_FILTER_KEYS, "on_hub"))
 
 
 # --- ranking and ordering ---------------------------------------------------------------------------
