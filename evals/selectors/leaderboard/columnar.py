@@ -13,6 +13,7 @@ among the complete rows); otherwise it is listed as not comparable.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,10 +21,14 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+from django.db import connection
+from django.db.models import FloatField, TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from evals import stats
 from evals.models import BoardEntry, BoardMeta
-from evals.selectors.leaderboard.boards import MODEL_FILTER_KEYS, random_baseline
+from evals.selectors.leaderboard.boards import random_baseline
 from evals.selectors.leaderboard.build import BoardCore, CoreEntry, board_check
 from evals.selectors.leaderboard.maintain import BOARD_VERSION
 from registry.models import License
@@ -45,8 +50,9 @@ class Codes:
 
     @classmethod
     def of(cls, values: list[str]) -> Codes:
-        words, codes = np.unique(np.array([v.lower() for v in values], dtype=object), return_inverse=True)
-        return cls({str(w): i for i, w in enumerate(words)}, codes.astype(np.int64))
+        words: dict[str, int] = {}
+        codes = [words.setdefault((v or "").lower(), len(words)) for v in values]
+        return cls(words, np.array(codes, dtype=np.int64))
 
     def equals(self, value: str) -> BoolArray:
         code = self.words.get(value.lower())
@@ -152,50 +158,76 @@ def board_arrays(*, suite: str, board: str, provenance: str, method: str, genera
     return current
 
 
-def _expected_shape(ns: list[list[int | None]], complete: list[bool], k: int) -> tuple[int | None, ...]:
-    counts: list[dict[int, int]] = [{} for _ in range(k)]
-    for shape, is_complete in zip(ns, complete, strict=True):
-        if is_complete:
-            for i, n in enumerate(shape):
-                if n is not None:
-                    counts[i][n] = counts[i].get(n, 0) + 1
-    return tuple(max(c.items(), key=lambda kv: (kv[1], kv[0]))[0] if c else None for c in counts)
+def _expected_shape(ns: FloatArray, complete: BoolArray) -> FloatArray:
+    """Per benchmark the most common n among complete rows (ties: the larger), nan where none."""
+    expected = np.full(ns.shape[1], np.nan)
+    for i in range(ns.shape[1]):
+        column = ns[complete, i]
+        column = column[~np.isnan(column)]
+        if len(column):
+            values, counts = np.unique(column, return_counts=True)
+            expected[i] = values[counts == counts.max()].max()
+    return expected
 
 
 def _load(suite: str, board: str, provenance: str, method: str, generation: tuple[int, float]) -> BoardArrays:
+    """One query; the per-benchmark arrays come as columns (no JSON decoded in Python)."""
     keys = board_check(suite=suite, board=board, provenance=provenance, method=method)
     k = len(keys)
-    rows = list(
+    annotations: dict[str, Any] = {"languages_text": Cast("languages", TextField())}
+    for i in range(k):
+        annotations[f"v{i}"] = Cast(KeyTextTransform(i, "values"), FloatField())
+        annotations[f"n{i}"] = Cast(KeyTextTransform(i, "ns"), FloatField())
+    scalar = [f for f in _FIELDS if f not in ("values", "ns", "languages")]
+    query = (
         BoardEntry.objects.filter(suite=suite, board=board, provenance=provenance, method=method)
         .order_by()
-        .values_list(*_FIELDS)
+        .annotate(**annotations)
+        .values_list(*scalar, *annotations)
     )
-    complete = [row[3] == BoardEntry.Kind.COMPLETE for row in rows]
-    expected = _expected_shape([row[11] for row in rows], complete, k)
-    status = []
-    for row, is_complete in zip(rows, complete, strict=True):
-        if not is_complete:
-            status.append(row[3])
-        elif tuple(row[11]) == expected:
-            status.append("ranked")
-        else:
-            status.append("not_comparable")
-    ranked = sorted(
-        (i for i, s in enumerate(status) if s == "ranked"), key=lambda i: (-(rows[i][4] or 0.0), rows[i][12])
-    )
-    others = sorted((i for i, s in enumerate(status) if s != "ranked"), key=lambda i: rows[i][12])
-    rows = [rows[i] for i in ranked + others]
-    status = [status[i] for i in ranked + others]
+    # A plain cursor: numbers arrive as numbers, without a converter call per value.
+    sql, params = query.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    n = len(rows)
+    names = [*scalar, *annotations]
+    transposed = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    columns: dict[str, Any] = dict(zip(names, transposed, strict=True))
 
-    def floats(index: int) -> FloatArray:
-        return np.array([row[index] for row in rows], dtype=np.float64)
+    def floats(name: str) -> FloatArray:
+        return np.array(columns[name], dtype=np.float64)
 
+    ns = np.column_stack([floats(f"n{i}") for i in range(k)]) if k else np.zeros((n, 0))
+    values = np.column_stack([floats(f"v{i}") for i in range(k)]) if k else np.zeros((n, 0))
+    kinds = np.array(columns["kind"], dtype=object)
+    complete = kinds == BoardEntry.Kind.COMPLETE
+    expected = _expected_shape(ns, complete)
+    same = ((ns == expected) | (np.isnan(ns) & np.isnan(expected))).all(axis=1)
+    ranked_mask = complete & same
+    ids: list[str] = columns["repo_id"]
+    id_rank = _id_order(ids)
+    average0 = np.nan_to_num(floats("average"), nan=0.0)
+    ranked = np.flatnonzero(ranked_mask)
+    ranked = ranked[np.lexsort((id_rank[ranked], -average0[ranked]))]
+    others = np.flatnonzero(~ranked_mask)
+    others = others[np.argsort(id_rank[others], kind="stable")]
+    perm = np.concatenate([ranked, others]).astype(np.int64)
+    status_all = np.where(ranked_mask, "ranked", np.where(complete, "not_comparable", kinds))
+
+    def pick(name: str) -> list[Any]:
+        return np.array(columns[name], dtype=object)[perm].tolist() if n else []
+
+    language_cache: dict[str, list[str]] = {}
     languages: dict[str, list[int]] = {}
-    for position, row in enumerate(rows):
-        for code in row[16]:
-            if code not in languages:
-                languages[code] = []
-            languages[code].append(position)
+    for position, text in enumerate(pick("languages_text")):
+        codes = language_cache.get(text)
+        if codes is None:
+            codes = language_cache[text] = [str(c) for c in json.loads(text or "[]")]
+        for code in codes:
+            languages.setdefault(code, []).append(position)
+    repo_ids = pick("repo_id")
+    on_hub = np.array([bool(x) for x in columns["on_hub"]], dtype=bool)
     return BoardArrays(
         suite=suite,
         board=board,
@@ -204,33 +236,33 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
         generation=generation,
         benchmarks=keys,
         baselines=[random_baseline(key) for key in keys],
-        expected_n={key: n for key, n in zip(keys, expected, strict=True) if n is not None},
+        expected_n={key: int(e) for key, e in zip(keys, expected.tolist(), strict=True) if not np.isnan(e)},
         n_ranked=len(ranked),
-        pk=np.array([row[0] for row in rows], dtype=np.int64),
-        model_pk=np.array([row[1] for row in rows], dtype=np.int64),
-        run_id=np.array([row[2] for row in rows], dtype=np.int64),
-        status=status,
-        average=floats(4),
-        average_normalized=floats(5),
-        lo=floats(6),
-        hi=floats(7),
-        lo_normalized=floats(8),
-        hi_normalized=floats(9),
-        values=np.array([row[10] for row in rows], dtype=np.float64).reshape(len(rows), k),
-        repo_id=np.array([row[12] for row in rows], dtype=_STRINGS),
-        id_order=_id_order([row[12] for row in rows]),
-        repo_lower=np.array([row[12].lower() for row in rows], dtype=_STRINGS),
-        name_lower=np.array([row[13].lower() for row in rows], dtype=_STRINGS),
-        parameters=floats(15),
-        weights=Codes.of([row[14] for row in rows]),
-        license=Codes.of([row[17] for row in rows]),
-        commercial=Codes.of([row[18] for row in rows]),
-        organization=Codes.of([row[19] for row in rows]),
-        modality=Codes.of([row[20] for row in rows]),
-        base=Codes.of([row[21] for row in rows]),
-        base_ref=Codes.of([row[22] for row in rows]),
-        on_hub=np.array([row[23] for row in rows], dtype=bool),
-        languages={code: _mask(len(rows), positions) for code, positions in languages.items()},
+        pk=np.array(columns["pk"], dtype=np.int64)[perm],
+        model_pk=np.array(columns["model_id"], dtype=np.int64)[perm],
+        run_id=np.array(columns["run_id"], dtype=np.int64)[perm],
+        status=[str(x) for x in status_all[perm]],
+        average=floats("average")[perm],
+        average_normalized=floats("average_normalized")[perm],
+        lo=floats("lo")[perm],
+        hi=floats("hi")[perm],
+        lo_normalized=floats("lo_normalized")[perm],
+        hi_normalized=floats("hi_normalized")[perm],
+        values=values[perm],
+        repo_id=np.array(repo_ids, dtype=_STRINGS),
+        id_order=id_rank[perm],
+        repo_lower=np.array([r.lower() for r in repo_ids], dtype=_STRINGS),
+        name_lower=np.array([r.lower() for r in pick("name")], dtype=_STRINGS),
+        parameters=floats("parameters")[perm],
+        weights=Codes.of(pick("weights")),
+        license=Codes.of(pick("license_key")),
+        commercial=Codes.of(pick("commercial_use")),
+        organization=Codes.of(pick("organization_slug")),
+        modality=Codes.of(pick("modality")),
+        base=Codes.of(pick("base_repo_id")),
+        base_ref=Codes.of(pick("base_model_ref")),
+        on_hub=on_hub[perm] if n else on_hub,
+        languages={code: _mask(n, positions) for code, positions in languages.items()},
     )
 
 
@@ -355,10 +387,6 @@ def board_mask(arrays: BoardArrays, filters: dict[str, Any]) -> BoolArray | None
         if part is not None:
             mask = part if mask is None else mask & part
     return mask
-
-
-def filters_active(filters: dict[str, Any]) -> bool:
-    return any(filters.get(k) not in (None, "", False) for k in (*MODEL_FILTER_KEYS, "on_hub"))
 
 
 # --- ranking and ordering ---------------------------------------------------------------------------
