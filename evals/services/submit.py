@@ -467,7 +467,9 @@ def eval_run_submit(
     _check_backend_dtype(backend, dtype)
     plan = _plan_settings(suite=suite, benchmarks=benchmarks, limit=limit)
     if operator:
-        target = _operator_target(model_id, revision, backend)
+        if revision != "main":
+            raise ValueError("an operator submission evaluates the registry's recorded main commit")
+        target = _operator_target(model_id, backend)
     else:
         target = _user_target(model_id, revision, backend)
     return _submission_store(
@@ -556,7 +558,7 @@ def _user_target(model_id: str, revision: str, backend: str) -> _Target:
     return _Target(model_id, model, revision, checked.sha, checked)
 
 
-def _operator_target(model_id: str, revision: str, backend: str) -> _Target:
+def _operator_target(model_id: str, backend: str) -> _Target:
     """The operator's submission: a registry model at its recorded Hub commit; raises SubmissionError."""
     model = LanguageModel.objects.filter(repo_id=model_id).first()
     if model is None:
@@ -568,9 +570,9 @@ def _operator_target(model_id: str, revision: str, backend: str) -> _Target:
         )
     if model.weights == LanguageModel.Weights.CLOSED:
         _check_closed_model(model, backend)
-        return _Target(model_id, model, revision, "")
+        return _Target(model_id, model, "main", "")
     _check_endpoint_backend(model, model_id, backend)
-    return _Target(model_id, model, revision, "" if _resolved_at_run_time(model, backend) else model.hub_sha)
+    return _Target(model_id, model, "main", "" if _resolved_at_run_time(model, backend) else model.hub_sha)
 
 
 def _submission_store(
