@@ -82,10 +82,9 @@ def _organizations(authors: Iterable[str]) -> dict[str, Organization]:
     found: dict[str, Organization] = {}
     if not wanted:
         return found
-    query = Q()
-    for author in wanted:
-        query |= Q(slug__iexact=author)
-    existing = {org.slug.lower(): org for org in Organization.objects.filter(query)}
+    # one IN over lower(slug): a chain of OR-ed iexact tests cost ~0.15 s per 250-model chunk
+    lowered = Organization.objects.annotate(lower_slug=Lower("slug"))
+    existing = {org.slug.lower(): org for org in lowered.filter(lower_slug__in={a.lower() for a in wanted})}
     missing = [a for a in wanted if a.lower() not in existing]
     if missing:
         Organization.objects.bulk_create(
@@ -103,10 +102,8 @@ def _licenses(keys: Iterable[str]) -> dict[str, License]:
     wanted = {k for k in keys if k}
     if not wanted:
         return {}
-    query = Q()
-    for key in wanted:
-        query |= Q(key__iexact=key)
-    existing = {lic.key.lower(): lic for lic in License.objects.filter(query)}
+    lowered = License.objects.annotate(lower_key=Lower("key"))
+    existing = {lic.key.lower(): lic for lic in lowered.filter(lower_key__in={k.lower() for k in wanted})}
     missing = [k for k in wanted if k.lower() not in existing]
     if missing:
         License.objects.bulk_create(
@@ -780,10 +777,11 @@ def _base_ids(refs: set[str]) -> dict[str, int]:
     """lower-cased repo id -> pk for the given base model ids that are in the registry (one query)."""
     if not refs:
         return {}
-    query = Q()
-    for ref in refs:
-        query |= Q(repo_id__iexact=ref)
-    return {r.lower(): pk for pk, r in LanguageModel.objects.filter(query).values_list("pk", "repo_id")}
+    lowered = LanguageModel.objects.annotate(lower_id=Lower("repo_id"))
+    return {
+        r.lower(): pk
+        for pk, r in lowered.filter(lower_id__in={ref.lower() for ref in refs}).values_list("pk", "repo_id")
+    }
 
 
 def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, list[tuple[HubModel, dict]]]:
