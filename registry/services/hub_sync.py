@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,10 +82,9 @@ def _organizations(authors: Iterable[str]) -> dict[str, Organization]:
     found: dict[str, Organization] = {}
     if not wanted:
         return found
-    query = Q()
-    for author in wanted:
-        query |= Q(slug__iexact=author)
-    existing = {org.slug.lower(): org for org in Organization.objects.filter(query)}
+    # one IN over lower(slug): a chain of OR-ed iexact tests cost ~0.15 s per 250-model chunk
+    lowered = Organization.objects.annotate(lower_slug=Lower("slug"))
+    existing = {org.slug.lower(): org for org in lowered.filter(lower_slug__in={a.lower() for a in wanted})}
     missing = [a for a in wanted if a.lower() not in existing]
     if missing:
         Organization.objects.bulk_create(
@@ -103,10 +102,8 @@ def _licenses(keys: Iterable[str]) -> dict[str, License]:
     wanted = {k for k in keys if k}
     if not wanted:
         return {}
-    query = Q()
-    for key in wanted:
-        query |= Q(key__iexact=key)
-    existing = {lic.key.lower(): lic for lic in License.objects.filter(query)}
+    lowered = License.objects.annotate(lower_key=Lower("key"))
+    existing = {lic.key.lower(): lic for lic in lowered.filter(lower_key__in={k.lower() for k in wanted})}
     missing = [k for k in wanted if k.lower() not in existing]
     if missing:
         License.objects.bulk_create(
@@ -391,52 +388,89 @@ def hub_community_scores_sync(repo_ids: Sequence[str], *, force: bool = False) -
     The Hub is read by a pool (settings.HUB_SYNC_CONCURRENCY) while this thread stores a chunk per transaction.
     Returns counts: checked (PR lists read), read (models whose PR files were read), changed (rows).
     """
-    counts = {"checked": 0, "read": 0, "changed": 0}
-    if not repo_ids:
-        return counts
-    interval = max(0, int(settings.HUB_SYNC_PR_INTERVAL_MINUTES)) * 60
-    models = LanguageModel.objects.filter(
-        repo_id__in=list(repo_ids), weights=LanguageModel.Weights.OPEN, on_hub=True
-    ).values_list("pk", "repo_id", "hub_sha")
-    due = [  # a model listed less than the interval ago is skipped
-        (pk, repo_id, main)
-        for pk, repo_id, main in models
-        if force or not interval or cache.add(_pr_keys(repo_id)[0], 1, timeout=interval)
-    ]
-    if not due:
-        return counts
-    heads_read = cache.get_many([_pr_keys(repo_id)[1] for _, repo_id, _ in due])
-
-    def read(model: tuple[int, str, str]) -> _CommunityRead:
-        """List the model's open PRs and, when they moved, read their files (runs in the pool: HTTP only)."""
-        pk, repo_id, main = model
-        heads = None
-        try:
-            pull_requests = hub_model_pull_requests(repo_id)
-            heads = [(pr.num, pr.sha) for pr in pull_requests]
-            if not force and heads_read.get(_pr_keys(repo_id)[1]) == heads:
-                return _CommunityRead(pk, repo_id, heads)  # the same open PRs at the same commits: stored already
-            facts = hub_community_facts(pk, repo_id, pull_requests, main=main or "main")
-            return _CommunityRead(pk, repo_id, heads, facts)
-        except Exception as exc:  # noqa: BLE001 - community scores must never fail the registry's sync
-            return _CommunityRead(pk, repo_id, heads, error=exc)
-
     pool = ThreadPoolExecutor(max_workers=_concurrency(), thread_name_prefix="hub-sync-prs")
+    community = _CommunityPass(pool, force=force)
     try:
-        reads = _in_order(pool, read, due)
-        while chunk := list(islice(reads, WRITE_CHUNK)):
-            fresh = []
-            for item in chunk:
-                counts["checked"] += item.heads is not None
-                if item.error is not None:
-                    _community_failed(item.repo_id, item.error)
-                elif item.facts is not None:
-                    counts["read"] += 1
-                    fresh.append(item)
-            counts["changed"] += _community_publish(fresh)
+        community.add(repo_ids)
+        return community.drain()
     finally:
+        community.abandon()
         pool.shutdown(wait=True, cancel_futures=True)
-    return counts
+
+
+class _CommunityPass:
+    """Community scores read in a pool while the caller goes on (a sync: listing and writing models).
+
+    `add` queues models (once each), `drain` waits and returns the counts. The Hub is read in the pool;
+    the cache and the database are used in the caller's thread only, one transaction per chunk.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, *, force: bool = False) -> None:
+        self.pool = pool
+        self.force = force
+        self.interval = max(0, int(settings.HUB_SYNC_PR_INTERVAL_MINUTES)) * 60
+        self.counts = {"checked": 0, "read": 0, "changed": 0}
+        self.queued: set[str] = set()
+        self.pending: deque[tuple[str, Future[_CommunityRead]]] = deque()
+
+    def add(self, repo_ids: Iterable[str]) -> None:
+        """Queue the PR reads of these models that are due (one query); stores the reads already done."""
+        ids = [repo_id for repo_id in dict.fromkeys(repo_ids) if repo_id not in self.queued]
+        self.queued.update(ids)
+        if not ids:
+            return
+        models = LanguageModel.objects.filter(
+            repo_id__in=ids, weights=LanguageModel.Weights.OPEN, on_hub=True
+        ).values_list("pk", "repo_id", "hub_sha")
+        due = [  # a model listed less than the interval ago is skipped
+            (pk, repo_id, main)
+            for pk, repo_id, main in models
+            if self.force or not self.interval or cache.add(_pr_keys(repo_id)[0], 1, timeout=self.interval)
+        ]
+        heads_read = cache.get_many([_pr_keys(repo_id)[1] for _, repo_id, _ in due]) if due else {}
+        for pk, repo_id, main in due:
+            if len(self.pending) >= WRITE_AHEAD:
+                self._store_next()
+            last = None if self.force else heads_read.get(_pr_keys(repo_id)[1])
+            self.pending.append((repo_id, self.pool.submit(_community_read, pk, repo_id, main or "main", last)))
+        while len(self.pending) >= WRITE_CHUNK and all(f.done() for _, f in islice(self.pending, WRITE_CHUNK)):
+            self._store_next()
+
+    def drain(self) -> dict[str, int]:
+        while self.pending:
+            self._store_next()
+        return self.counts
+
+    def abandon(self) -> None:
+        """Reads that will not be stored (the sync stopped): list those models' PRs again next time."""
+        if self.pending:
+            cache.delete_many([_pr_keys(repo_id)[0] for repo_id, _ in self.pending])
+            self.pending.clear()
+
+    def _store_next(self) -> None:
+        fresh = []
+        for _ in range(min(WRITE_CHUNK, len(self.pending))):
+            item = self.pending.popleft()[1].result()
+            self.counts["checked"] += item.heads is not None
+            if item.error is not None:
+                _community_failed(item.repo_id, item.error)
+            elif item.facts is not None:
+                self.counts["read"] += 1
+                fresh.append(item)
+        self.counts["changed"] += _community_publish(fresh)
+
+
+def _community_read(pk: int, repo_id: str, main: str, last_heads: Any) -> _CommunityRead:
+    """List the model's open PRs and, when they moved since `last_heads`, read their files (HTTP only)."""
+    heads = None
+    try:
+        pull_requests = hub_model_pull_requests(repo_id)
+        heads = [(pr.num, pr.sha) for pr in pull_requests]
+        if last_heads == heads:
+            return _CommunityRead(pk, repo_id, heads)  # the same open PRs at the same commits: stored already
+        return _CommunityRead(pk, repo_id, heads, hub_community_facts(pk, repo_id, pull_requests, main=main))
+    except Exception as exc:  # noqa: BLE001 - community scores must never fail the registry's sync
+        return _CommunityRead(pk, repo_id, heads, error=exc)
 
 
 @dataclass(frozen=True)
@@ -472,20 +506,6 @@ def _community_failed(repo_id: str, exc: BaseException) -> None:
     _db_recover(exc)
 
 
-R = TypeVar("R")
-
-
-def _in_order(pool: ThreadPoolExecutor, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
-    """fn(item) for each item, run in `pool` at most WRITE_AHEAD items ahead of the caller, in order."""
-    pending: deque[Future[R]] = deque()
-    for item in items:
-        if len(pending) >= WRITE_AHEAD:
-            yield pending.popleft().result()
-        pending.append(pool.submit(fn, item))
-    while pending:
-        yield pending.popleft().result()
-
-
 def _mark_missing(qs) -> int:
     return qs.filter(on_hub=True).update(on_hub=False, hub_missing_since=timezone.now())
 
@@ -509,6 +529,11 @@ class _Tally:
     reader: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="hub-sync-list")
     )
+    # community scores of the models seen, read in the same pool as the models are written
+    community: _CommunityPass = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.community = _CommunityPass(self.pool)
 
     def error(self, repo_id: str | None, exc: BaseException) -> None:
         kind = getattr(exc, "kind", type(exc).__name__)
@@ -596,6 +621,10 @@ class _Writer:
             if len(self.pending) >= WRITE_AHEAD:
                 self._write_next()  # the downloads are far enough ahead: let the writes catch up
             self.pending.append(tally.pool.submit(_fetch, info))
+        # the others' community scores are read once they are written
+        tally.community.add(
+            item.repo_id for item in items if isinstance(item, HubModel) and item.repo_id not in self.scheduled
+        )
         while len(self.pending) >= WRITE_CHUNK and all(f.done() for f in islice(self.pending, WRITE_CHUNK)):
             self._write_next()  # chunks already downloaded are written while the next page is listed
 
@@ -608,6 +637,7 @@ class _Writer:
         chunk = [self.pending.popleft().result() for _ in range(min(WRITE_CHUNK, len(self.pending)))]
         _write_chunk(chunk, self.existing, self.tally)
         _reported_write(chunk)
+        self.tally.community.add(f.info.repo_id for f in chunk)
 
 
 def _reported_write(fetched: Sequence[_Fetched]) -> None:
@@ -747,10 +777,11 @@ def _base_ids(refs: set[str]) -> dict[str, int]:
     """lower-cased repo id -> pk for the given base model ids that are in the registry (one query)."""
     if not refs:
         return {}
-    query = Q()
-    for ref in refs:
-        query |= Q(repo_id__iexact=ref)
-    return {r.lower(): pk for pk, r in LanguageModel.objects.filter(query).values_list("pk", "repo_id")}
+    lowered = LanguageModel.objects.annotate(lower_id=Lower("repo_id"))
+    return {
+        r.lower(): pk
+        for pk, r in lowered.filter(lower_id__in={ref.lower() for ref in refs}).values_list("pk", "repo_id")
+    }
 
 
 def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, list[tuple[HubModel, dict]]]:
@@ -888,9 +919,11 @@ def sync_hub(
                     ).count()
             except Exception as exc:  # noqa: BLE001 - recorded; the next model still syncs
                 tally.error(repo_id, exc)
+        tally.community.add(models)
         _relink_all()
-        hub_community_scores_sync(sorted(tally.seen))
+        tally.community.drain()
     except BaseException as exc:  # a bug or a worker time limit: the run must not stay "running"
+        tally.community.abandon()
         tally.aborted = True
         tally.error(None, exc)
         _finish(tally)
