@@ -80,7 +80,7 @@ class EvaluationListCreateApi(_EvaluationApi):
     # throttle: the service counts accepted runs, so a refused or duplicate submission costs none of it.
     throttle_scope = "submit_burst"
 
-    def get_throttles(self):  # noqa: ANN201 - DRF hook
+    def get_throttles(self):  # DRF hook
         # Only submissions are rate limited per user; reading the queue is not.
         if self.request.method == "POST":
             return [ScopedRateThrottle()]

@@ -14,6 +14,7 @@ class BackendError(Exception):
 
 class Backend(Protocol):
     name: str
+
     @property
     def supports_loglikelihood(self) -> bool:
         """False where the backend cannot score continuations (an endpoint without prompt logprobs):

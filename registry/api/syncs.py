@@ -19,7 +19,9 @@ from registry.services.hub_sync import sync_run_request
 
 
 class SyncRunSerializer(serializers.ModelSerializer):
-    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    requested_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = SyncRun

@@ -341,7 +341,7 @@ def hub_reported_scores_write(fetched: Sequence[tuple[HubModel, dict[str, bytes]
     try:
         with transaction.atomic():
             return reported_facts_publish("hub", facts)
-    except Exception as exc:  # noqa: BLE001 - published scores must never fail the registry's sync
+    except Exception as exc:  # published scores must never fail the registry's sync
         logger.warning("Hub sync: published scores not stored: %s", exc)
         _db_recover(exc)
         return 0
@@ -469,7 +469,7 @@ def _community_read(pk: int, repo_id: str, main: str, last_heads: Any) -> _Commu
         if last_heads == heads:
             return _CommunityRead(pk, repo_id, heads)  # the same open PRs at the same commits: stored already
         return _CommunityRead(pk, repo_id, heads, hub_community_facts(pk, repo_id, pull_requests, main=main))
-    except Exception as exc:  # noqa: BLE001 - community scores must never fail the registry's sync
+    except Exception as exc:  # community scores must never fail the registry's sync
         return _CommunityRead(pk, repo_id, heads, error=exc)
 
 
@@ -489,7 +489,7 @@ def _community_publish(reads: Sequence[_CommunityRead]) -> int:
     try:
         with transaction.atomic():
             changed = reported_facts_publish(COMMUNITY_ORIGIN, {r.pk: r.facts or [] for r in reads})
-    except Exception as exc:  # noqa: BLE001 - retried one by one below, so one bad model fails alone
+    except Exception as exc:  # retried one by one below, so one bad model fails alone
         _db_recover(exc)
         if len(reads) == 1:
             _community_failed(reads[0].repo_id, exc)
@@ -669,7 +669,7 @@ def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _
             created, leftovers = _bulk_create(new)
             tally.counts["created"] += created
             changed.extend(leftovers)
-        except Exception as exc:  # noqa: BLE001 - one bad row must not sink the chunk: go one by one
+        except Exception as exc:  # one bad row must not sink the chunk: go one by one
             logger.warning("Hub sync: bulk insert failed (%s); writing the chunk's new models one by one", exc)
             _db_recover(exc)
             changed.extend(new)
@@ -681,7 +681,7 @@ def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _
             for name, value in counts.items():
                 tally.counts[name] += value
             single.extend(leftovers)
-        except Exception as exc:  # noqa: BLE001 - one bad row must not sink the chunk: go one by one
+        except Exception as exc:  # one bad row must not sink the chunk: go one by one
             logger.warning("Hub sync: bulk update failed (%s); writing the chunk's changed models one by one", exc)
             _db_recover(exc)
             single.extend(updatable)
@@ -689,7 +689,7 @@ def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _
         try:
             _, outcome = hub_model_upsert(info, config_file=config_file, relink=False)
             tally.counts[outcome] += 1
-        except Exception as exc:  # noqa: BLE001 - record and go on with the next model
+        except Exception as exc:  # record and go on with the next model
             tally.error(info.repo_id, exc)
 
 
@@ -866,7 +866,7 @@ def _relink_all() -> int:
         values = ", ".join(["(%s, %s, %s)"] * len(batch))
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} AS m SET base_model_id = v.base_id "  # noqa: S608 - table name from the model
+                f"UPDATE {table} AS m SET base_model_id = v.base_id "  # table name from the model
                 f"FROM (VALUES {values}) AS v(id, base_id, ref) "
                 "WHERE m.id = v.id AND m.base_model_id IS NULL AND lower(m.base_model_ref) = v.ref",
                 [item for link in batch for item in link],
@@ -917,7 +917,7 @@ def sync_hub(
                     tally.counts["missing"] += LanguageModel.objects.filter(
                         repo_id__iexact=repo_id, on_hub=False, hub_missing_since__isnull=False
                     ).count()
-            except Exception as exc:  # noqa: BLE001 - recorded; the next model still syncs
+            except Exception as exc:  # recorded; the next model still syncs
                 tally.error(repo_id, exc)
         tally.community.add(models)
         _relink_all()
@@ -1048,7 +1048,7 @@ def sync_run_request(
                 limit=limit,
                 sync_run_id=run.pk,
             )
-        except Exception as exc:  # noqa: BLE001 - the broker is down: say so on the run
+        except Exception as exc:  # the broker is down: say so on the run
             SyncRun.objects.filter(pk=run.pk).update(
                 status=SyncRun.Status.FAILED,
                 finished_at=timezone.now(),

@@ -27,7 +27,9 @@ def _object_id(repo_id: str) -> str:
 
 def _api_config(full: dict[str, Any]) -> dict[str, Any]:
     """What the Hub's API returns as `config`: a small subset of config.json."""
-    keep: dict[str, Any] = {k: full[k] for k in ("architectures", "model_type", "auto_map", "quantization_config") if k in full}
+    keep: dict[str, Any] = {
+        k: full[k] for k in ("architectures", "model_type", "auto_map", "quantization_config") if k in full
+    }
     keep["tokenizer_config"] = {"bos_token": "<s>", "eos_token": "</s>"}
     return keep
 

@@ -116,13 +116,7 @@ VALID = [
     # commercial: allowed with or without conditions (llama2's are conditions)
     ({"weights": "open", "commercial": "on", "size": "consumer", "language": "en"}, {AT_3_5B, LLAMA_7B, VICUNA, QWEN}),
 ]
-# The leaderboard selector keys its cache by its own list of filter keys (MODEL_FILTER_KEYS in
-# evals/selectors/leaderboard.py); until that list is registry.selectors.models.FILTER_KEYS, the board
-# ignores on_hub. Strict: once it knows on_hub these cases pass and the marker must go.
-ON_HUB_ON_BOARD = pytest.mark.xfail(
-    strict=True, reason="evals.selectors.leaderboard.MODEL_FILTER_KEYS lacks on_hub (see registry FILTER_KEYS)"
-)
-VALID_ON_HUB = [
+VALID += [
     ({"on_hub": "false"}, {GLM, GPT4, ERNIE}),
     ({"on_hub": "true", "language": "zh"}, {QWEN}),
 ]
@@ -209,23 +203,6 @@ def test_a_filter_selects_the_same_models_on_every_surface(registry, params, exp
     selected = _selected_everywhere(params)
 
     assert selected == dict.fromkeys(SURFACES, set(expected))
-
-
-@pytest.mark.parametrize(("params", "expected"), VALID_ON_HUB, ids=[_query(p) for p, _ in VALID_ON_HUB])
-def test_on_hub_selects_the_same_models_on_the_model_surfaces(registry, params, expected):
-    client = Client()
-
-    assert models_page(client, params) == models_api(client, params) == expected
-
-
-@ON_HUB_ON_BOARD
-@pytest.mark.parametrize(("params", "expected"), VALID_ON_HUB, ids=[_query(p) for p, _ in VALID_ON_HUB])
-def test_on_hub_selects_the_same_models_on_the_board(registry, params, expected):
-    client = Client()
-
-    selected = [leaderboard_page(client, params), leaderboard_api(client, params), leaderboard_csv(client, params)]
-
-    assert selected == [expected] * 3
 
 
 def _api_error(client: Client, url: str) -> tuple[str, set[str]]:

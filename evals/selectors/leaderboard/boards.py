@@ -5,25 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from evals.stats import Z95, interval, mean_stderr, normalize
+from registry.selectors.models import FILTER_KEYS
 
 __all__ = ["Z95", "interval", "mean_stderr", "normalize"]
 
 BOARDS = ("overall", "en", "zh")
 SCORE_MODES = ("raw", "normalized")
-# Model filters understood by registry.selectors.models.model_filter, in the order forms show them.
-MODEL_FILTER_KEYS = (
-    "search",
-    "weights",
-    "language",
-    "license",
-    "commercial",
-    "organization",
-    "min_params",
-    "max_params",
-    "size",
-    "modality",
-    "base",
-)
+# The model filters: the registry's one definition (registry.selectors.models.ModelFilters).
+MODEL_FILTER_KEYS = FILTER_KEYS
 ORDERING_FIELDS = ("rank", "average", "average_normalized", "name", "parameters")
 # The measured board's provenance switch (reported scores have their own board: selectors/reported.py).
 # "all" = measured and imported runs ranked together (imported rows marked).
