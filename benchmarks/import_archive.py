@@ -65,10 +65,7 @@ def main() -> None:
     parser.add_argument("--models", type=int, default=2_500)
     args = parser.parse_args()
 
-    import hub_sync
-
-    hub_sync.SCRATCH_DB = "ladder_bench_import"
-    os.environ["DATABASE_URL"] = _scratch_database_url()
+    os.environ["DATABASE_URL"] = _scratch_database_url("ladder_bench_import")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     os.environ.setdefault("LOG_LEVEL", "WARNING")

@@ -34,6 +34,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -123,8 +124,8 @@ def load_data(name: str) -> None:
             "('proprietary', 'Proprietary', 'proprietary', false, 'restricted', '')"
         )
         conn.execute("INSERT INTO registry_language (code, name) VALUES ('en', 'English'), ('zh', 'Chinese')")
-        org0 = conn.execute("SELECT min(id) FROM registry_organization").fetchone()[0]
-        lic0 = conn.execute("SELECT min(id) FROM registry_license").fetchone()[0]
+        org0 = _scalar(conn, "SELECT min(id) FROM registry_organization")
+        lic0 = _scalar(conn, "SELECT min(id) FROM registry_license")
         cols, vals = fill_defaults(
             conn,
             "registry_languagemodel",
@@ -214,9 +215,10 @@ def load_data(name: str) -> None:
             f") s"
         )
         conn.commit()
-        counts = conn.execute(
-            "SELECT (SELECT count(*) FROM registry_languagemodel), (SELECT count(*) FROM evals_benchmarkresult)"
-        ).fetchone()
+        counts = (
+            _scalar(conn, "SELECT count(*) FROM registry_languagemodel"),
+            _scalar(conn, "SELECT count(*) FROM evals_benchmarkresult"),
+        )
         conn.execute("ANALYZE")
         conn.commit()
     log(f"  loaded {counts[0]} models and {counts[1]} benchmark results in {time.monotonic() - started:.0f} s")
@@ -272,6 +274,13 @@ class Server:
             self.process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
+
+
+def _scalar(conn: Any, sql: str) -> Any:
+    """The first column of the query's first row."""
+    row = conn.execute(sql).fetchone()
+    assert row is not None, sql
+    return row[0]
 
 
 def fetch(conn: http.client.HTTPConnection, path: str) -> tuple[int, float]:
@@ -475,6 +484,7 @@ def visible_after_commit(name: str, port: int, tries: int = 5) -> list[float]:
 
     org = Organization.objects.first()
     template = EvalRun.objects.filter(status="succeeded", is_partial=False).first()
+    assert org is not None and template is not None, "the scratch board has models and complete runs"
     results = list(BenchmarkResult.objects.filter(run=template))
     out = []
     for attempt in range(tries):
@@ -544,8 +554,8 @@ def board_main(args: argparse.Namespace) -> None:
         try:
             first = {}
             for path in ("/api/v1/leaderboard/", "/"):
-                conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=600)
-                first[path] = fetch(conn, path)[1] * 1000
+                client = http.client.HTTPConnection("127.0.0.1", args.port, timeout=600)
+                first[path] = fetch(client, path)[1] * 1000
             log(f"  first requests after restart: API {first['/api/v1/leaderboard/']:.0f} ms, page {first['/']:.0f} ms")
             if mode == "computed":
                 started = time.monotonic()
@@ -635,9 +645,7 @@ def main() -> None:
     finally:
         server.stop()
 
-    if args.skip_nocache:
-        server = None
-    else:
+    if not args.skip_nocache:
         log("gunicorn: cache off (LADDER_LEADERBOARD_CACHE_TTL=0)")
         server = Server(args.db, args.port, cache_ttl=0, workers=args.workers)
         try:

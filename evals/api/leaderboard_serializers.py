@@ -355,7 +355,7 @@ class ReportedScoreOut(serializers.Serializer):
     n_shot = serializers.IntegerField(allow_null=True, help_text="null: the source does not say")
     setting = serializers.CharField(help_text="what makes the figure (in)comparable")
     variant = serializers.CharField()
-    source = SourceOut()
+    source = SourceOut()  # type: ignore[assignment]  # the API's field name shadows a DRF attribute
     reported_by = serializers.ChoiceField(choices=["developer", "third_party", "community"])
     verified = serializers.BooleanField(help_text="the Hub verified it (verifyToken)")
     published = serializers.DateField(allow_null=True)

@@ -66,7 +66,7 @@ class OurScoreOut(serializers.Serializer):
     metric = serializers.CharField()
     suite = serializers.CharField()
     run_id = serializers.IntegerField()
-    source = RunSourceOut()
+    source = RunSourceOut()  # type: ignore[assignment]  # the API's field name shadows a DRF attribute
 
 
 class ReportedWithClaimsOut(ReportedScoreOut):

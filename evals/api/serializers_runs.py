@@ -31,7 +31,7 @@ class EvaluationFilterSerializer(serializers.Serializer):
     model = serializers.CharField(max_length=200, required=False)
     suite = serializers.CharField(max_length=40, required=False)
     backend = serializers.CharField(max_length=20, required=False)
-    partial = serializers.BooleanField(required=False, allow_null=True, default=None)
+    partial = serializers.BooleanField(required=False, allow_null=True, default=None)  # type: ignore[assignment]  # the API's field name shadows a DRF attribute
 
 
 class ItemFilterSerializer(serializers.Serializer):
@@ -172,7 +172,7 @@ class EvaluationSerializer(serializers.ModelSerializer):
 
     def _view(self, run: EvalRun) -> RunView:
         # One RunView per run and request, shared by the fields below (many=True shares the context).
-        views = self.context.setdefault("_run_views", {})
+        views = self.context.setdefault("_run_views", {})  # type: ignore[attr-defined]  # DRF passes a dict
         if run.pk not in views:
             request = self.context.get("request")
             views[run.pk] = run_view(run, getattr(request, "user", None))

@@ -409,7 +409,7 @@ def model_sources(*, model: LanguageModel, language: str | None = None) -> dict[
     `note` is the English note and `note_zh` its Chinese text where the catalog has one; with a Chinese
     `language` (a page in Chinese), `note` is the Chinese text when there is one.
     """
-    chinese = bool(language) and language.lower().startswith("zh")
+    chinese = bool(language and language.lower().startswith("zh"))
     result: dict[str, dict[str, str]] = {}
     for fact, record in sorted((model.sources or {}).items()):
         if fact in _SOURCES_HIDDEN:

@@ -111,7 +111,7 @@ class ChartPoint(NamedTuple):
 
 
 class _Ranked(NamedTuple):
-    index: int  # into core.ranked
+    position: int  # into core.ranked
     rank: int
     rank_worst: int
 
@@ -123,7 +123,7 @@ class RankedOrder:
     __slots__ = ("indexes", "ranks", "worsts")
 
     def __init__(self, rows: Sequence[_Ranked] = ()) -> None:
-        self.indexes = array("l", (r.index for r in rows))
+        self.indexes = array("l", (r.position for r in rows))
         self.ranks = array("l", (r.rank for r in rows))
         self.worsts = array("l", (r.rank_worst for r in rows))
 
@@ -182,7 +182,7 @@ def _ranked_indexes(
     name, descending = _ordering_key(ordering, core.benchmarks)
 
     def by_score(r: _Ranked) -> tuple[Any, ...]:
-        e = core.ranked[r.index]
+        e = core.ranked[r.position]
         return (-_score_of(e, score)[0], e.repo_id)
 
     if name == "rank":
@@ -191,17 +191,17 @@ def _ranked_indexes(
             rows.reverse()
     elif name in ("average", "average_normalized"):
         mode = "raw" if name == "average" else "normalized"
-        rows.sort(key=lambda r: _score_of(core.ranked[r.index], mode)[0], reverse=descending)
+        rows.sort(key=lambda r: _score_of(core.ranked[r.position], mode)[0], reverse=descending)
     elif name == "name":
-        rows.sort(key=lambda r: core.ranked[r.index].repo_id.lower(), reverse=descending)
+        rows.sort(key=lambda r: core.ranked[r.position].repo_id.lower(), reverse=descending)
     elif name == "parameters":
-        with_params = [r for r in rows if core.ranked[r.index].parameters]
-        without = [r for r in rows if not core.ranked[r.index].parameters]
-        with_params.sort(key=lambda r: core.ranked[r.index].parameters or 0, reverse=descending)
+        with_params = [r for r in rows if core.ranked[r.position].parameters]
+        without = [r for r in rows if not core.ranked[r.position].parameters]
+        with_params.sort(key=lambda r: core.ranked[r.position].parameters or 0, reverse=descending)
         rows = with_params + without  # unknown sizes last either way
     else:
         position = core.benchmarks.index(name)
-        rows.sort(key=lambda r: core.ranked[r.index].values[position] or 0.0, reverse=descending)
+        rows.sort(key=lambda r: core.ranked[r.position].values[position] or 0.0, reverse=descending)
     return RankedOrder(rows), keep_nr
 
 
@@ -225,7 +225,7 @@ def _chart(core: BoardCore, ranked: RankedOrder, score: str, limit: int = 300) -
     """
     points = []
     for r in ranked:
-        e = core.ranked[r.index]
+        e = core.ranked[r.position]
         if e.parameters:
             points.append((e.parameters, _score_of(e, score)[0], e.repo_id))
     points.sort(key=lambda p: (p[0], -p[1]))
@@ -372,7 +372,7 @@ def leaderboard_page(
     frontier = {p.repo_id for p in points if p.on_frontier}
     hydrated = _hydrate(
         core,
-        [(core.ranked[r.index], r.rank, r.rank_worst) for r in chosen]
+        [(core.ranked[r.position], r.rank, r.rank_worst) for r in chosen]
         + [(core.not_ranked[i], None, None) for i in nr_chosen],
     )
     rows, nr_rows = hydrated[: len(chosen)], hydrated[len(chosen) :]
@@ -487,7 +487,7 @@ def leaderboard_rows(
 def leaderboard_iter_rows(core: BoardCore, ranked: RankedOrder, chunk: int = 1000) -> Iterable[LeaderboardRow]:
     for start in range(0, len(ranked), chunk):
         part = ranked[start : start + chunk]
-        yield from _hydrate(core, [(core.ranked[r.index], r.rank, r.rank_worst) for r in part])
+        yield from _hydrate(core, [(core.ranked[r.position], r.rank, r.rank_worst) for r in part])
 
 
 def leaderboard_export(

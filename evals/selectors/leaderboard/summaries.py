@@ -46,7 +46,7 @@ def model_suite_summary(*, model: LanguageModel, suite: str, method: str = DEFAU
         return None
     ranked, _nr = _ranked_cached(core, filters={}, score="raw", ordering="rank")
     for r in ranked:
-        entry = core.ranked[r.index]
+        entry = core.ranked[r.position]
         if entry.model_pk == model.pk:
             (row,) = _hydrate(core, [(entry, r.rank, r.rank_worst)])
             return _summary(suite, row, len(ranked), method)
