@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from evals import services
+from evals import services, stats
 from evals.exchange import services as exchange
 from evals.models import BoardEntry, BoardMeta, EvalRun
-from evals.selectors.leaderboard import board_core
+from evals.selectors.leaderboard import board_benchmarks
 from evals.selectors.leaderboard.maintain import (
     board_entries_snapshot,
     board_generation,
@@ -99,26 +99,28 @@ def test_rebuild_equals_the_rows_maintained_through_finishes_imports_cancels_del
     assert not BoardEntry.objects.filter(run_id=queued.pk).exists()
 
 
-def test_the_maintained_rows_carry_the_computed_boards_averages_and_intervals():
+def test_the_maintained_rows_carry_the_runs_averages_and_intervals():
     a = complete_run(model("a/a"), 0.7)
     b = complete_run(model("b/b"), 0.4)
     board_rebuild()
 
-    core = board_core(suite="quick", board="overall")
+    keys = board_benchmarks(suite="quick", board="overall")
     rows = {
         e.run_id: e
         for e in BoardEntry.objects.filter(suite="quick", board="overall", provenance="all", method="loglikelihood")
     }
     assert set(rows) == {a.pk, b.pk}
-    for entry in core.ranked:
-        row = rows[entry.run_id]
+    for run in (a, b):
+        results = {r.benchmark: r for r in run.results.all()}
+        ses = [results[key].stderr for key in keys]
+        average, average_se = stats.mean([results[key].value for key in keys]), stats.mean_stderr(ses)
+        row = rows[run.pk]
         assert row.kind == "complete"
-        assert row.average == pytest.approx(entry.average)
-        assert row.average_normalized == pytest.approx(entry.average_normalized)
-        assert row.average_se == pytest.approx(entry.average_se)
+        assert row.average == pytest.approx(average)
+        assert row.average_se == pytest.approx(average_se)
         assert (row.lo, row.hi) == (
-            pytest.approx(entry.average - 1.96 * entry.average_se),
-            pytest.approx(entry.average + 1.96 * entry.average_se),
+            pytest.approx(average - 1.96 * average_se),
+            pytest.approx(average + 1.96 * average_se),
         )
     assert rows[a.pk].weights == "open" and rows[a.pk].organization_slug == "a"
 

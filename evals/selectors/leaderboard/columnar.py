@@ -17,7 +17,7 @@ import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +29,7 @@ from django.db.models.functions import Cast
 from evals import stats
 from evals.models import BoardEntry, BoardMeta
 from evals.selectors.leaderboard.boards import random_baseline
-from evals.selectors.leaderboard.build import BoardCore, CoreEntry, board_check
+from evals.selectors.leaderboard.build import board_check
 from evals.selectors.leaderboard.maintain import BOARD_VERSION
 from registry.models import License
 from registry.selectors.models import SIZE_BUCKETS
@@ -39,6 +39,24 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 _STRINGS = np.dtypes.StringDType()
 _COMMERCIAL = (License.Commercial.YES, License.Commercial.RESTRICTED)
+
+
+class CoreEntry(NamedTuple):
+    """One board row as the read side hydrates it (columnar_entries reads the page's rows back)."""
+
+    model_pk: int
+    run_id: int
+    repo_id: str
+    parameters: int | None
+    values: tuple[float | None, ...]  # per board benchmark, raw 0..1
+    stderrs: tuple[float | None, ...]
+    ns: tuple[int | None, ...]
+    metrics: tuple[str, ...]
+    average: float | None
+    average_se: float | None
+    average_normalized: float | None
+    average_normalized_se: float | None
+    status: str  # "ranked" | "partial" | "incomplete" | "not_comparable"
 
 
 @dataclass
@@ -505,21 +523,6 @@ def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntr
             )
         )
     return entries
-
-
-def columnar_core(arrays: BoardArrays) -> BoardCore:
-    """A BoardCore shell (benchmarks, baselines, expected counts) for hydrating rows; no entries."""
-    return BoardCore(
-        arrays.suite,
-        arrays.board,
-        arrays.benchmarks,
-        arrays.baselines,
-        arrays.expected_n,
-        [],
-        [],
-        provenance=arrays.provenance,
-        method=arrays.method,
-    )
 
 
 def columnar_chart(arrays: BoardArrays, order: ColumnarOrder, score: str, limit: int = 300) -> tuple[list[Any], int]:

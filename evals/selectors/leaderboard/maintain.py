@@ -248,6 +248,22 @@ def board_is_stale() -> bool:
     return meta is None or meta[0] != BOARD_VERSION or meta[1] is None
 
 
+def board_ensure() -> bool:
+    """Build the rows when they were never built, or built by other rules (a fresh install before
+    migrate's `rebuild_leaderboard --if-stale` ran); returns True when this call built them.
+
+    Concurrent first readers wait on the bookkeeping row's lock and build once."""
+    if not board_is_stale():
+        return False
+    with transaction.atomic():
+        BoardMeta.objects.get_or_create(pk=_META_PK)
+        BoardMeta.objects.select_for_update().filter(pk=_META_PK).values_list("pk", flat=True).first()
+        if not board_is_stale():
+            return False
+        board_rebuild()
+    return True
+
+
 def board_entries_snapshot() -> list[tuple[Any, ...]]:
     """Every board row as a comparable tuple (tests and checks compare a rebuild with the maintained state)."""
     fields: Sequence[str] = [f.attname for f in BoardEntry._meta.concrete_fields if f.attname != "id"]
