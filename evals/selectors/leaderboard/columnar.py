@@ -159,12 +159,9 @@ _ROW_CODES = ("weights", "license", "commercial", "organization", "modality", "b
 
 def _take(arrays: BoardArrays, index: IntArray) -> BoardArrays:
     """These rows, in this order (derived fields copied as they are: _assemble recomputes them)."""
-    return replace(
-        arrays,
-        **{name: getattr(arrays, name)[index] for name in _ROW_ARRAYS},
-        **{name: getattr(arrays, name).take(index) for name in _ROW_CODES},
-        languages={code: mask[index] for code, mask in arrays.languages.items()},
-    )
+    columns: dict[str, Any] = {name: getattr(arrays, name)[index] for name in _ROW_ARRAYS}
+    columns.update({name: getattr(arrays, name).take(index) for name in _ROW_CODES})
+    return replace(arrays, languages={code: mask[index] for code, mask in arrays.languages.items()}, **columns)
 
 
 def _concat(first: BoardArrays, second: BoardArrays) -> BoardArrays:
@@ -176,12 +173,11 @@ def _concat(first: BoardArrays, second: BoardArrays) -> BoardArrays:
         )
         for code in first.languages.keys() | second.languages.keys()
     }
-    return replace(
-        first,
-        **{name: np.concatenate([getattr(first, name), getattr(second, name)]) for name in _ROW_ARRAYS},
-        **{name: getattr(first, name).concat(getattr(second, name)) for name in _ROW_CODES},
-        languages=languages,
-    )
+    columns: dict[str, Any] = {
+        name: np.concatenate([getattr(first, name), getattr(second, name)]) for name in _ROW_ARRAYS
+    }
+    columns.update({name: getattr(first, name).concat(getattr(second, name)) for name in _ROW_CODES})
+    return replace(first, languages=languages, **columns)
 
 
 _loaded: dict[tuple[str, str, str, str], BoardArrays] = {}
