@@ -117,6 +117,7 @@ class BoardArrays:
     ns: FloatArray  # rows x benchmarks, nan where missing
     repo_id: npt.NDArray[Any]
     id_order: IntArray  # position of each row's id in the sorted ids (ties by id as Python sorts strings)
+    name_rank: IntArray  # dense rank of the lower-cased id (the name ordering, without a string sort per request)
     repo_lower: npt.NDArray[Any]
     name_lower: npt.NDArray[Any]
     parameters: FloatArray  # nan where unknown
@@ -300,8 +301,10 @@ def _assemble(rows: BoardArrays, generation: tuple[int, float]) -> BoardArrays:
     others = others[np.argsort(id_rank[others], kind="stable")]
     perm = np.concatenate([ranked, others]).astype(np.int64)
     status = np.where(ranked_mask, "ranked", np.where(complete, "not_comparable", rows.kind)).astype(_STRINGS)
+    ordered = _take(rows, perm)
     return replace(
-        _take(rows, perm),
+        ordered,
+        name_rank=_dense_rank(ordered.repo_lower),
         generation=generation,
         expected_n={key: int(e) for key, e in zip(rows.benchmarks, expected.tolist(), strict=True) if not np.isnan(e)},
         n_ranked=len(ranked),
@@ -374,6 +377,7 @@ def _fetch(suite: str, board: str, provenance: str, method: str, model_ids: list
         ns=np.column_stack([floats(f"n{i}") for i in range(k)]) if k and n else np.zeros((n, k)),
         repo_id=np.array(repo_ids, dtype=_STRINGS),
         id_order=np.zeros(n, dtype=np.int64),
+        name_rank=np.zeros(n, dtype=np.int64),
         repo_lower=np.array([r.lower() for r in repo_ids], dtype=_STRINGS),
         name_lower=np.array([r.lower() for r in strings("name")], dtype=_STRINGS),
         parameters=floats("parameters"),
@@ -393,6 +397,18 @@ def _mask(n: int, positions: list[int]) -> BoolArray:
     mask = np.zeros(n, dtype=bool)
     mask[positions] = True
     return mask
+
+
+def _dense_rank(keys: npt.NDArray[Any]) -> IntArray:
+    """Each key's rank among the distinct sorted keys (equal keys share one)."""
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    starts = np.ones(len(keys), dtype=np.int64)
+    if len(keys):
+        starts[1:] = ranked[1:] != ranked[:-1]
+    dense = np.empty(len(keys), dtype=np.int64)
+    dense[order] = np.cumsum(starts) - 1
+    return dense
 
 
 def _id_order(ids: npt.NDArray[Any]) -> IntArray:
@@ -533,7 +549,7 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
     hi = (arrays.hi_normalized if normalized else arrays.hi)[keep]
     ranks, worsts = stats.rank_arrays(lo, hi)
     value = np.nan_to_num((arrays.average_normalized if normalized else arrays.average)[keep], nan=0.0)
-    base = np.arange(len(keep))  # the base order (best raw average, then id) breaks ties
+    # Stable sorts: the base order (best raw average, then id) breaks ties.
     if name == "rank":
         # rank, then score (best first), then id: the id order is the base order's among equal scores
         order = np.lexsort((arrays.id_order[keep], -value, ranks))
@@ -542,10 +558,10 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
     elif name in ("average", "average_normalized"):
         column = arrays.average if name == "average" else arrays.average_normalized
         key = np.nan_to_num(column[keep], nan=0.0)
-        order = np.lexsort((base, -key if descending else key))
+        order = np.argsort(-key if descending else key, kind="stable")
     elif name == "name":
-        lower = arrays.repo_lower[keep]
-        order = _stable_descending(lower) if descending else np.argsort(lower, kind="stable")
+        key = arrays.name_rank[keep]
+        order = np.argsort(-key if descending else key, kind="stable")
     elif name == "parameters":
         params = arrays.parameters[keep]
         known = ~np.isnan(params) & (np.nan_to_num(params) != 0)
@@ -555,19 +571,13 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
         order = np.concatenate([with_params, np.flatnonzero(~known)])
     else:
         column = np.nan_to_num(arrays.values[keep, arrays.benchmarks.index(name)], nan=0.0)
-        order = np.lexsort((base, -column if descending else column))
+        order = np.argsort(-column if descending else column, kind="stable")
     return ColumnarOrder(
         indexes=keep[order],
         ranks=ranks[order].astype(np.int64),
         worsts=worsts[order].astype(np.int64),
         not_ranked=others,
     )
-
-
-def _stable_descending(keys: npt.NDArray[Any]) -> IntArray:
-    """Indexes sorting keys descending, equal keys keeping their order (as Python's sort(reverse=True))."""
-    ascending = np.argsort(keys[::-1], kind="stable")
-    return np.asarray((len(keys) - 1 - ascending)[::-1], dtype=np.int64)
 
 
 def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntry]:
