@@ -650,9 +650,15 @@ def columnar_chart(arrays: BoardArrays, order: ColumnarOrder, score: str, limit:
     top = np.argsort(-value, kind="stable")[:limit]
     chosen = frontier.copy()
     chosen[top] = True
+    drawn = np.flatnonzero(chosen)  # only the drawn points become Python objects
     points = [
-        ChartPoint(str(arrays.repo_id[i]), int(pp), float(v), bool(f))
-        for i, pp, v, f, c in zip(idx, p, value, frontier, chosen, strict=True)
-        if c
+        ChartPoint(str(repo_id), int(pp), float(v), bool(f))
+        for repo_id, pp, v, f in zip(
+            arrays.repo_id[idx[drawn]].tolist(),
+            p[drawn].tolist(),
+            value[drawn].tolist(),
+            frontier[drawn].tolist(),
+            strict=True,
+        )
     ]
     return points, len(idx)
