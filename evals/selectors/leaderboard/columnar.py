@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -130,6 +130,9 @@ class BoardArrays:
     base_ref: Codes
     on_hub: BoolArray
     languages: dict[str, BoolArray]
+    # The unfiltered board's orders at this generation, per (score, ordering): derived once, like the
+    # columns (a copy patched to a new generation starts empty).
+    unfiltered_orders: dict[tuple[str, str], ColumnarOrder] = field(default_factory=dict, init=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.pk)
@@ -540,6 +543,15 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
 
     name, descending = _ordering_key(ordering, arrays.benchmarks)
     mask = board_mask(arrays, filters)
+    if mask is None:
+        known = arrays.unfiltered_orders.get((score, ordering))
+        if known is None:
+            known = arrays.unfiltered_orders[(score, ordering)] = _order(arrays, None, score, name, descending)
+        return known
+    return _order(arrays, mask, score, name, descending)
+
+
+def _order(arrays: BoardArrays, mask: BoolArray | None, score: str, name: str, descending: bool) -> ColumnarOrder:
     n = len(arrays)
     positions = np.arange(n, dtype=np.int64)
     keep = positions[: arrays.n_ranked] if mask is None else np.flatnonzero(mask[: arrays.n_ranked])
@@ -560,8 +572,8 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
         key = np.nan_to_num(column[keep], nan=0.0)
         order = np.argsort(-key if descending else key, kind="stable")
     elif name == "name":
-        key = arrays.name_rank[keep]
-        order = np.argsort(-key if descending else key, kind="stable")
+        name_rank = arrays.name_rank[keep]
+        order = np.argsort(-name_rank if descending else name_rank, kind="stable")
     elif name == "parameters":
         params = arrays.parameters[keep]
         known = ~np.isnan(params) & (np.nan_to_num(params) != 0)
