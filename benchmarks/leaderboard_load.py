@@ -542,43 +542,31 @@ def board_main(args: argparse.Namespace) -> None:
     log(f"{' '.join(rebuild)}: {manage(args.db, *rebuild):.0f} s")
     with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{args.db}", autocommit=True) as conn:
         conn.execute("ANALYZE evals_boardentry")
-    for mode in ("table", "computed"):
-        if mode == "computed":
-            if args.skip_nocache:
-                break
-            # The computed read side (the board built from the runs per request, as before the table).
-            with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{args.db}", autocommit=True) as conn:
-                conn.execute("UPDATE evals_boardmeta SET rebuilt_at = NULL")
-        log(f"gunicorn: {args.workers} workers, response cache off, read side: {mode}")
-        server = Server(args.db, args.port, cache_ttl=0, workers=args.workers)
-        try:
-            first = {}
-            for path in ("/api/v1/leaderboard/", "/"):
-                client = http.client.HTTPConnection("127.0.0.1", args.port, timeout=600)
-                first[path] = fetch(client, path)[1] * 1000
-            log(f"  first requests after restart: API {first['/api/v1/leaderboard/']:.0f} ms, page {first['/']:.0f} ms")
-            if mode == "computed":
-                started = time.monotonic()
-                slow = run_load(args.port, ["/", "/api/v1/leaderboard/"], duration=60, concurrency=2, max_requests=6)
-                report("computed read side, no cache (concurrency 2, a few requests)", slow, time.monotonic() - started)
-                continue
-            started = time.monotonic()
-            warm_up = run_varied_board(args.port, duration=5, concurrency=args.concurrency)
-            log(f"  warm-up: {sum(len(v) for v in warm_up.values())} requests")
-            started = time.monotonic()
-            varied = run_varied_board(args.port, duration=args.duration, concurrency=args.concurrency)
-            report(
-                f"table read side, every request a different filter/sort/page, no response cache, "
-                f"concurrency {args.concurrency}",
-                varied,
-                time.monotonic() - started,
-            )
-            log(f"  RSS per web worker: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
-            visible = visible_after_commit(args.db, args.port)
-            log(f"  finished run visible after commit: {', '.join(f'{v:.0f}' for v in visible)} ms")
-            log(f"  RSS per web worker after: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
-        finally:
-            server.stop()
+    log(f"gunicorn: {args.workers} workers, response cache off")
+    server = Server(args.db, args.port, cache_ttl=0, workers=args.workers)
+    try:
+        first = {}
+        for path in ("/api/v1/leaderboard/", "/"):
+            client = http.client.HTTPConnection("127.0.0.1", args.port, timeout=600)
+            first[path] = fetch(client, path)[1] * 1000
+        log(f"  first requests after restart: API {first['/api/v1/leaderboard/']:.0f} ms, page {first['/']:.0f} ms")
+        started = time.monotonic()
+        warm_up = run_varied_board(args.port, duration=5, concurrency=args.concurrency)
+        log(f"  warm-up: {sum(len(v) for v in warm_up.values())} requests")
+        started = time.monotonic()
+        varied = run_varied_board(args.port, duration=args.duration, concurrency=args.concurrency)
+        report(
+            f"table read side, every request a different filter/sort/page, no response cache, "
+            f"concurrency {args.concurrency}",
+            varied,
+            time.monotonic() - started,
+        )
+        log(f"  RSS per web worker: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
+        visible = visible_after_commit(args.db, args.port)
+        log(f"  finished run visible after commit: {', '.join(f'{v:.0f}' for v in visible)} ms")
+        log(f"  RSS per web worker after: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
+    finally:
+        server.stop()
     if not args.keep:
         with psycopg.connect(admin_dsn(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')

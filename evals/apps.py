@@ -18,7 +18,7 @@ class EvalsConfig(AppConfig):
 
         from evals.models import EvalRun
         from registry.models import AllowedRevision, LanguageModel
-        from registry.signals import hub_revision_changed, reported_scores_read
+        from registry.signals import hub_revision_changed, models_bulk_changed, reported_scores_read
 
         post_delete.connect(_run_deleted, sender=EvalRun, dispatch_uid="evals.run_deleted_bumps_leaderboard")
 
@@ -32,6 +32,7 @@ class EvalsConfig(AppConfig):
             signal.connect(_ranking_changed, sender=AllowedRevision, dispatch_uid=f"evals.allowed_revision_{name}")
         # The board rows carry copies of the model's filter columns.
         post_save.connect(_model_saved, sender=LanguageModel, dispatch_uid="evals.model_saved_board_columns")
+        models_bulk_changed.connect(_models_bulk_changed, dispatch_uid="evals.models_bulk_changed_board_columns")
         m2m_changed.connect(
             _model_languages_changed,
             sender=LanguageModel.languages.through,
@@ -101,4 +102,16 @@ def _model_languages_changed(
     else:
         model_ids = [int(instance.pk)]  # type: ignore[attr-defined]
     if board_models_metadata_refresh(model_ids):
+        transaction.on_commit(leaderboard_cache_bump)
+
+
+def _models_bulk_changed(model_ids: object = (), **kwargs: object) -> None:
+    """A bulk write (Hub sync) changed models' metadata without post_save: their board rows follow."""
+    from django.db import transaction
+
+    from evals.selectors.leaderboard import leaderboard_cache_bump
+    from evals.selectors.leaderboard.maintain import board_models_metadata_refresh
+
+    ids = [int(pk) for pk in model_ids] if isinstance(model_ids, list | tuple | set | frozenset) else []
+    if board_models_metadata_refresh(ids):
         transaction.on_commit(leaderboard_cache_bump)

@@ -451,3 +451,15 @@ class BoardMeta(models.Model):
 
     def __str__(self) -> str:
         return f"board generation {self.generation}"
+
+
+class BoardChange(models.Model):
+    """Which models' board rows a generation rewrote: readers patch their columnar copy with the rows of the
+    models changed since the generation they hold instead of reloading the board (the last
+    BOARD_CHANGES_KEPT generations are kept; a reader further behind reloads)."""
+
+    generation = models.BigIntegerField(db_index=True)
+    model_id = models.BigIntegerField(help_text="the model, which may be gone (its rows deleted)")
+
+    def __str__(self) -> str:
+        return f"model {self.model_id} at board generation {self.generation}"

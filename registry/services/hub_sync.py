@@ -55,7 +55,7 @@ from registry.services.reported import (
     model_index_facts,
     reported_facts_publish,
 )
-from registry.signals import hub_revision_changed
+from registry.signals import hub_revision_changed, models_bulk_changed
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -773,6 +773,7 @@ def _bulk_update(changed: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[di
             [through(languagemodel_id=row.pk, language_id=code) for row, f in work for code in f.languages],
             ignore_conflicts=True,
         )
+        models_bulk_changed.send(sender=LanguageModel, model_ids=[row.pk for row, _ in work])
         counts["updated"] = len(work)
     return counts, leftovers
 

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from evals import services
+from evals import services, stats
 from evals.exchange import services as exchange
 from evals.models import BoardEntry, BoardMeta, EvalRun
-from evals.selectors.leaderboard import board_core
+from evals.selectors.leaderboard import board_benchmarks
 from evals.selectors.leaderboard.maintain import (
     board_entries_snapshot,
     board_generation,
@@ -99,26 +99,28 @@ def test_rebuild_equals_the_rows_maintained_through_finishes_imports_cancels_del
     assert not BoardEntry.objects.filter(run_id=queued.pk).exists()
 
 
-def test_the_maintained_rows_carry_the_computed_boards_averages_and_intervals():
+def test_the_maintained_rows_carry_the_runs_averages_and_intervals():
     a = complete_run(model("a/a"), 0.7)
     b = complete_run(model("b/b"), 0.4)
     board_rebuild()
 
-    core = board_core(suite="quick", board="overall")
+    keys = board_benchmarks(suite="quick", board="overall")
     rows = {
         e.run_id: e
         for e in BoardEntry.objects.filter(suite="quick", board="overall", provenance="all", method="loglikelihood")
     }
     assert set(rows) == {a.pk, b.pk}
-    for entry in core.ranked:
-        row = rows[entry.run_id]
+    for run in (a, b):
+        results = {r.benchmark: r for r in run.results.all()}
+        ses = [results[key].stderr for key in keys]
+        average, average_se = stats.mean([results[key].value for key in keys]), stats.mean_stderr(ses)
+        row = rows[run.pk]
         assert row.kind == "complete"
-        assert row.average == pytest.approx(entry.average)
-        assert row.average_normalized == pytest.approx(entry.average_normalized)
-        assert row.average_se == pytest.approx(entry.average_se)
+        assert row.average == pytest.approx(average)
+        assert row.average_se == pytest.approx(average_se)
         assert (row.lo, row.hi) == (
-            pytest.approx(entry.average - 1.96 * entry.average_se),
-            pytest.approx(entry.average + 1.96 * entry.average_se),
+            pytest.approx(average - 1.96 * average_se),
+            pytest.approx(average + 1.96 * average_se),
         )
     assert rows[a.pk].weights == "open" and rows[a.pk].organization_slug == "a"
 
@@ -259,3 +261,43 @@ def test_the_table_read_side_query_count_does_not_grow_with_models(
     with django_assert_num_queries(5):
         body = api_client.get("/api/v1/leaderboard/", {"weights": "open", "language": "zh", "ordering": "-name"})
         assert body.json()["count"] == n_models
+
+
+def _columns(arrays):
+    """A board copy's rows as plain values, comparable between a patched and a reloaded copy."""
+    from evals.selectors.leaderboard.columnar import _ROW_ARRAYS, _ROW_CODES
+
+    out = {name: getattr(arrays, name).tolist() for name in (*_ROW_ARRAYS, "status", "id_order")}
+    for name in _ROW_CODES:
+        codes = getattr(arrays, name)
+        words = list(codes.words)
+        out[name] = [words[code] for code in codes.codes.tolist()]
+    out["languages"] = {code: mask.tolist() for code, mask in arrays.languages.items() if mask.any()}
+    out["meta"] = (arrays.n_ranked, arrays.expected_n, arrays.generation)
+    return out
+
+
+def test_a_board_copy_patched_with_the_changed_models_equals_a_reloaded_one():
+    from evals.selectors.leaderboard.columnar import board_arrays, board_arrays_load, board_table_meta
+    from evals.selectors.leaderboard.maintain import board_models_metadata_refresh, board_models_refresh
+
+    complete_run(model("a/a"), 0.7)
+    gone = complete_run(model("b/b"), 0.4)
+    renamed = complete_run(model("c/c", languages=["zh"]), 0.5)
+    board_rebuild()
+    board = {"suite": "quick", "board": "overall", "provenance": "all", "method": "loglikelihood"}
+    held = board_arrays(**board, generation=board_table_meta()[0])
+    assert held.n_ranked == 3
+
+    newer = complete_run(model("d/d", weights="closed"), 0.9)
+    board_models_refresh([newer.model_id])  # a run finished
+    gone.delete()  # a run deleted: its model's rows leave the board
+    LanguageModel.objects.filter(pk=renamed.model_id).update(weights="closed")  # a bulk metadata edit
+    board_models_metadata_refresh([renamed.model_id])
+    generation = board_table_meta()[0]
+
+    patched = board_arrays(**board, generation=generation)
+    assert patched is not held and patched.generation == generation
+    assert _columns(patched) == _columns(board_arrays_load(**board, generation=generation))
+    assert [str(repo_id) for repo_id in patched.repo_id] == ["d/d", "a/a", "c/c"]
+    assert patched.weights.equals("closed").tolist() == [True, False, True]

@@ -428,3 +428,25 @@ def test_a_sync_survives_a_database_restart_and_still_finishes_its_run(fake_hub,
     assert SyncRun.objects.get(pk=run.pk).status == run.status  # the run row itself was saved
     assert run.failed <= 1 and run.created >= 2  # at most the model that met the dead connection
     assert all(m.hub_sha for m in LanguageModel.objects.filter(repo_id__in=ids))
+
+
+def test_a_bulk_resync_carries_the_new_metadata_onto_the_leaderboard_rows(fake_hub):
+    from evals.models import BoardEntry
+    from evals.selectors.leaderboard.maintain import board_rebuild
+    from tests.evals.factories import complete_run
+
+    for record in synthetic_models(3, orgs=1):
+        fake_hub.add_model(record)
+    sync_hub(authors=["synth-org-000"])
+    repo_id = sorted(m for m in fake_hub.model_ids() if m.startswith("synth-org-000/"))[0]
+    model = _model(repo_id)
+    hub_license = model.license.key
+    # Marked gone from the Hub with another license (a sync that missed it); the Hub still has its commit.
+    LanguageModel.objects.filter(pk=model.pk).update(on_hub=False, license=License.objects.create(key="other"))
+    complete_run(model, 0.6, revision_sha=model.hub_sha)
+    board_rebuild()
+    assert set(BoardEntry.objects.filter(model=model).values_list("on_hub", "license_key")) == {(False, "other")}
+
+    sync_hub(authors=["synth-org-000"])  # same commit: the bulk path, which sends no post_save
+
+    assert set(BoardEntry.objects.filter(model=model).values_list("on_hub", "license_key")) == {(True, hub_license)}

@@ -39,9 +39,10 @@ COMPETITORS = {
 
 
 def seed_ranked_run(repo_id: str, level: float, *, n: int = 100):
-    """A succeeded, complete quick-suite run with one result per benchmark (written via the ORM)."""
+    """A succeeded, complete quick-suite run with one result per benchmark (written via the ORM), on the board."""
     from evals.benchmarks import BENCHMARKS
     from evals.models import BenchmarkResult, EvalRun
+    from evals.selectors.leaderboard.maintain import board_models_refresh
     from evals.suites import SUITES
     from registry.models import LanguageModel
 
@@ -74,6 +75,7 @@ def seed_ranked_run(repo_id: str, level: float, *, n: int = 100):
             n=n,
             method="generative" if key == "gsm8k" else "loglikelihood",
         )
+    board_models_refresh([model.pk])  # what the evals services do when a run finishes
     return run
 
 

@@ -1,46 +1,40 @@
 """The leaderboard: one primary score per benchmark, intervals, averages and tie-aware ranks.
 
 The package, by concern: boards.py (suites, boards, their benchmarks, names and limits), build.py
-(computing a board from the runs), maintain.py (the maintained board table, BoardEntry), cache.py
-(generation and memo), read.py (filter, rank, order, page, hydrate), summaries.py (model page,
-compare), benchmark_info.py (benchmark and suite facts); the numbers themselves are evals/stats.py.
+(reading a board's runs from the database), maintain.py (the maintained board table, BoardEntry, written
+with each change), columnar.py (its per-process numpy copy: filter masks, ranks, orderings), read.py (page,
+rows, CSV export, hydrate), summaries.py (model page, compare), cache.py (response cache),
+benchmark_info.py (benchmark and suite facts); the numbers themselves are evals/stats.py.
 
-How a board is computed (per suite, per board = overall | en | zh):
+One read path: every surface (leaderboard page and API, CSV, model pages, compare) reads the maintained
+table through its columnar copy. A table never built (a fresh install before migrate's
+`rebuild_leaderboard --if-stale`) is built on first use.
+
+What a board row holds (per suite, board = overall | en | zh, provenance and method; maintain.py):
 
 * Only runs of a revision that may rank count at all (evals/selectors/revisions.py: the model's current
   Hub commit, a revision staff marked, or weights that are not the Hub's); runs of other revisions
   (pull requests, old commits) appear only in the model's history.
-* Eligible runs: status succeeded, not partial, same suite, every benchmark of the board present with
-  the board's usual item count (the suite's fixed sample, so every ranked model saw the same items).
-  For each model the latest eligible run counts (by finished_at, then id). A model without one but
-  with a partial, incomplete or non-comparable run is listed under "not ranked", marked as such.
+* Per model the latest complete run (succeeded, not partial, every benchmark of the board present), by
+  finished_at then id; a model without one shows its latest partial or incomplete run, "not ranked".
+* A complete row ranks when it was scored on the board's usual items (per benchmark the most common n
+  among complete rows, ties: the larger); otherwise it is listed as "not comparable". A model whose
+  latest complete run used other items is shown so even when an older run of it was comparable: the
+  board shows the run that counts now, not an older one.
 * Score of a benchmark: BenchmarkResult.value of its primary metric (lm-eval's usual metric), 0..1.
   Normalized as the Open LLM Leaderboard v2 does: norm = max(0, (raw - b) / (1 - b)) * 100 with b the
   benchmark's random baseline.
-* Standard error of a benchmark: BenchmarkResult.stderr (sample std / sqrt(n) over the items, stored
-  when the run finishes); where it is missing, one aggregate SQL query over the ItemResult metrics of
-  the primary metric (Avg / StdDev / Count). 95% interval: value +- 1.96 * SE.
-* Average: the plain mean of the k benchmark scores (raw 0..1 and normalized 0..100). Benchmarks are
-  independent samples, so the SE of the mean of means is sqrt(sum_b SE_b^2) / k; interval +- 1.96 SE.
-* Rank (as Chatbot Arena): 1 + the number of models whose interval lies entirely above this one's
-  (their lower bound > this upper bound), among the rows shown (after filters). Statistically tied
-  models share a rank. `rank_worst` = the number of models whose interval is not entirely below this
-  one (its upper bound >= this lower bound), self included: the rank range is rank..rank_worst.
-  Both come from binary searches over the sorted bounds, O(n log n) (evals/stats.py).
+* Standard error of a benchmark: BenchmarkResult.stderr (sample std / sqrt(n) over the items), else one
+  aggregate query over the ItemResult metrics. 95% interval: value +- 1.96 * SE.
+* Average: the plain mean of the k benchmark scores; SE of the mean sqrt(sum_b SE_b^2) / k.
+* Rank (as Chatbot Arena): 1 + the number of models whose interval lies entirely above this one's, among
+  the rows shown (after filters); `rank_worst` = the number whose interval is not entirely below this one,
+  self included. Both from searches over the sorted bounds (evals/stats.py rank_arrays).
 
-The board is read with one aggregate query on PostgreSQL (per run: its results as arrays, the averages
-and their SE computed in the database); on SQLite (the embedded default) through the ORM.
-
-Caching: everything derived from the runs lives under a generation number kept in the Django cache;
-`leaderboard_cache_bump()` (the evals services call it when a run finishes, is cancelled, retried or
-deleted) makes every cached board stale at once. Cached: the board ("core": one compact tuple per
-model) and each filtered ranked order (memoised per process, and also stored in the Django cache when
-it is shared, e.g. Redis), the size chart per filter, the API JSON and the rendered page body per
-query. `LADDER_LEADERBOARD_CACHE_TTL` (seconds, default 300; 0 = no caching) bounds staleness when a
-bump cannot reach a process: with the default local-memory cache each web process has its own
-generation, so a run finished by a worker shows after at most the TTL; set CACHE_URL to Redis to
-share it. Tests that write runs directly must call leaderboard_cache_bump() (cache.clear() alone
-keeps the per-process memo).
+Freshness: writers rewrite a model's rows and bump BoardMeta.generation in their transaction, logging
+the model (BoardChange); each web process patches its columnar copy with the changed models' rows when
+the generation moved. Rendered pages and API bodies are cached under cache.py's generation, which the
+writers bump after commit; `LADDER_LEADERBOARD_CACHE_TTL` bounds their staleness.
 """
 
 from evals.selectors.leaderboard.benchmark_info import (
@@ -72,15 +66,12 @@ from evals.selectors.leaderboard.boards import (
 )
 from evals.selectors.leaderboard.build import (
     Averages,
-    BoardCore,
-    CoreEntry,
     RunResults,
     _item_stderrs,
     _item_stderrs_python,
     _runs_orm,
     _runs_postgresql,
     _timestamp,
-    board_core,
 )
 from evals.selectors.leaderboard.cache import (
     leaderboard_cache_bump,
@@ -93,11 +84,10 @@ from evals.selectors.leaderboard.read import (
     ChartPoint,
     LeaderboardPage,
     LeaderboardRow,
-    RankedOrder,
     RunInfo,
     Score,
+    board_current,
     leaderboard_export,
-    leaderboard_iter_rows,
     leaderboard_page,
     leaderboard_rows,
 )
@@ -124,15 +114,12 @@ __all__ = [
     "SCORE_MODES",
     "Z95",
     "Averages",
-    "BoardCore",
     "ChartPoint",
     "CompareEntry",
-    "CoreEntry",
     "LeaderboardError",
     "LeaderboardPage",
     "LeaderboardRow",
     "ModelEvaluationSummary",
-    "RankedOrder",
     "RunInfo",
     "RunResults",
     "Score",
@@ -147,7 +134,7 @@ __all__ = [
     "benchmark_item_count",
     "benchmarks",
     "board_benchmarks",
-    "board_core",
+    "board_current",
     "compare_models",
     "interval",
     "leaderboard_cache_bump",
@@ -156,7 +143,6 @@ __all__ = [
     "leaderboard_cache_put",
     "leaderboard_cached",
     "leaderboard_export",
-    "leaderboard_iter_rows",
     "leaderboard_page",
     "leaderboard_rows",
     "mean_stderr",

@@ -1,4 +1,4 @@
-"""Computing a board from the runs: per model the counted run of a suite, board, provenance and method.
+"""Reading a board's runs from the database (maintain.py writes the board rows from them).
 
 One aggregate query on PostgreSQL (per run: its results as arrays, the averages and their SE computed
 in the database); on SQLite (the embedded default) through the ORM.
@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Collection, Iterable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -26,42 +25,8 @@ from evals.selectors.leaderboard.boards import (
     RUN_PROVENANCES,
     LeaderboardError,
     board_benchmarks,
-    random_baseline,
 )
-from evals.selectors.leaderboard.cache import _cached, leaderboard_cache_generation
 from evals.selectors.revisions import ranked_run_ids
-
-
-class CoreEntry(NamedTuple):
-    """One model's line in a computed board; compact so 100,000 of them cache cheaply."""
-
-    model_pk: int
-    run_id: int
-    repo_id: str
-    parameters: int | None
-    values: tuple[float | None, ...]  # per board benchmark, raw 0..1
-    stderrs: tuple[float | None, ...]
-    ns: tuple[int | None, ...]
-    metrics: tuple[str, ...]
-    average: float | None
-    average_se: float | None
-    average_normalized: float | None
-    average_normalized_se: float | None
-    status: str  # "ranked" | "partial" | "incomplete" | "not_comparable"
-
-
-@dataclass
-class BoardCore:
-    suite: str
-    board: str
-    benchmarks: list[str]
-    baselines: list[float]
-    expected_n: dict[str, int]
-    ranked: list[CoreEntry]
-    not_ranked: list[CoreEntry]
-    computed_at: float = field(default_factory=time.time)
-    provenance: str = "all"
-    method: str = DEFAULT_METHOD
 
 
 class Averages(NamedTuple):
@@ -98,18 +63,6 @@ def board_check(*, suite: str, board: str, provenance: str, method: str) -> list
     if method not in RUN_METHODS:
         raise LeaderboardError(f"Unknown method {method!r}; use one of {', '.join(RUN_METHODS)}.")
     return keys
-
-
-def board_core(*, suite: str, board: str, provenance: str = "all", method: str = DEFAULT_METHOD) -> BoardCore:
-    """The computed board of runs of a provenance and method (cached); raises LeaderboardError for an unknown
-    suite, board, provenance or method."""
-    keys = board_check(suite=suite, board=board, provenance=provenance, method=method)
-    key = f"leaderboard:core:{leaderboard_cache_generation()}:{suite}:{board}:{provenance}:{method}"
-    return _cached(
-        key,
-        lambda: board_core_compute(suite=suite, board=board, keys=keys, provenance=provenance, method=method),
-        memo="core",
-    )
 
 
 _PG_CORE_SQL = """
@@ -317,70 +270,6 @@ def board_runs(
     return runs
 
 
-def expected_shape(runs: Iterable[RunResults], k: int) -> tuple[int | None, ...]:
-    """The board's item count per benchmark: the most common n among complete full runs (ties: the
-    larger). A run scored on other items (an older sample of the suite) is not comparable."""
-    shapes: Counter[tuple[int | None, ...]] = Counter(run.ns for run in runs if not run.is_partial and run.present == k)
-    expected: list[int | None] = []
-    for i in range(k):
-        per_n: Counter[int] = Counter()
-        for shape, count in shapes.items():
-            n = shape[i]
-            if n is not None:
-                per_n[n] += count
-        expected.append(max(per_n.items(), key=lambda kv: (kv[1], kv[0]))[0] if per_n else None)
-    return tuple(expected)
-
-
-def run_status(run: RunResults, k: int, expected: tuple[int | None, ...]) -> str:
-    """ranked | partial | incomplete | not_comparable."""
-    if run.is_partial:
-        return "partial"
-    if run.present != k:
-        return "incomplete"
-    if run.ns != expected:
-        return "not_comparable"
-    return "ranked"
-
-
-def counted_runs(
-    runs: Iterable[RunResults], k: int, expected: tuple[int | None, ...]
-) -> dict[int, tuple[RunResults, str]]:
-    """Per model the run that counts and its status: the latest ranked run, else the latest of the others
-    (by finished_at, then id)."""
-    best: dict[int, tuple[tuple[int, float, int], RunResults, str]] = {}
-    for run in runs:
-        status = run_status(run, k, expected)
-        priority = (1 if status == "ranked" else 0, _timestamp(run.finished_at), run.run_id)
-        current = best.get(run.model_pk)
-        if current is None or priority > current[0]:
-            best[run.model_pk] = (priority, run, status)
-    return {model_pk: (run, status) for model_pk, (_p, run, status) in best.items()}
-
-
-def board_core_compute(
-    *, suite: str, board: str, keys: list[str], provenance: str = "all", method: str = DEFAULT_METHOD
-) -> BoardCore:
-    """The board computed from the runs (no cache)."""
-    baselines = [random_baseline(key) for key in keys]
-    if not keys:
-        return BoardCore(suite, board, keys, baselines, {}, [], [], provenance=provenance, method=method)
-    k = len(keys)
-    runs = board_runs(suite=suite, keys=keys, baselines=baselines, provenance=provenance, method=method)
-    shape = expected_shape(runs, k)
-    ranked: list[CoreEntry] = []
-    not_ranked: list[CoreEntry] = []
-    for run, status in counted_runs(runs, k, shape).values():
-        entry = core_entry(run, baselines, status)
-        (ranked if status == "ranked" else not_ranked).append(entry)
-    ranked.sort(key=lambda e: (-(e.average or 0.0), e.repo_id))
-    not_ranked.sort(key=lambda e: e.repo_id)
-    expected_n = {key: n for key, n in zip(keys, shape, strict=True) if n is not None}
-    return BoardCore(
-        suite, board, keys, baselines, expected_n, ranked, not_ranked, provenance=provenance, method=method
-    )
-
-
 def _timestamp(value: Any) -> float:
     """finished_at as seconds (the aggregate query sends epoch seconds, the ORM datetimes)."""
     if value is None:
@@ -399,23 +288,6 @@ def run_averages(run: RunResults, baselines: list[float]) -> Averages:
     norm_ses = [stats.normalized_stderr(se, b) for se, b in zip(run.stderrs, baselines, strict=True)]
     return Averages(
         stats.mean(values), stats.mean_stderr(run.stderrs), stats.mean(normalized), stats.mean_stderr(norm_ses)
-    )
-
-
-def core_entry(run: RunResults, baselines: list[float], status: str) -> CoreEntry:
-    """A board line; averages only for a ranked run (from the database where it had every SE)."""
-    averages = run_averages(run, baselines) if status == "ranked" else Averages(None, None, None, None)
-    return CoreEntry(
-        run.model_pk,
-        run.run_id,
-        run.repo_id,
-        run.parameters,
-        run.values,
-        run.stderrs,
-        run.ns,
-        run.metrics,
-        *averages,
-        status,
     )
 
 

@@ -1,7 +1,9 @@
-"""The leaderboard's caches: a generation number shared through the Django cache, a per-process memo.
+"""The leaderboard's response cache: rendered pages and API bodies under a generation number shared through
+the Django cache.
 
-Everything derived from the runs lives under the generation; `leaderboard_cache_bump()` makes every
-cached board stale at once (with a shared cache backend such as Redis, in every process).
+`leaderboard_cache_bump()` makes every cached body stale at once (with a shared cache backend such as
+Redis, in every process). The board itself is not cached here: the read side patches its columnar copy
+by the table's own generation (columnar.py).
 `LADDER_LEADERBOARD_CACHE_TTL` (seconds, default 300; 0 = no caching) bounds staleness when a bump
 cannot reach a process.
 """
@@ -10,9 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -20,10 +20,6 @@ from django.conf import settings
 from django.core.cache import cache
 
 _GENERATION_KEY = "leaderboard:generation"
-# Per-process memo, two LRUs so that many filtered orders never push the boards themselves out.
-_memos: dict[str, OrderedDict[str, Any]] = {"core": OrderedDict(), "ranked": OrderedDict()}
-_MEMO_SIZES = {"core": 12, "ranked": 48}
-_memo_lock = threading.Lock()
 
 
 def _ttl() -> int:
@@ -62,44 +58,17 @@ def leaderboard_cache_bump() -> None:
         cache.incr(_GENERATION_KEY)
     except ValueError:
         cache.add(_GENERATION_KEY, time.time_ns(), timeout=None)
-    with _memo_lock:
-        for memo in _memos.values():
-            memo.clear()
 
 
-def _cached(key: str, compute: Callable[[], Any], *, memo: str | None = None) -> Any:
-    """compute() cached under key: in the per-process memo `memo` ("core" | "ranked") if given, and
-    in the Django cache unless that is per-process too."""
+def _cached(key: str, compute: Callable[[], Any]) -> Any:
+    """compute() cached under key in the Django cache."""
     if _ttl() <= 0:
         return compute()
-    now = time.monotonic()
-    store = _memos[memo] if memo else None
-    if store is not None:
-        with _memo_lock:
-            hit = store.get(key)
-            if hit is not None and hit[0] > now:
-                store.move_to_end(key)
-                return hit[1]
-    # A memoised value in a per-process (local-memory) cache would only be a pickled second copy.
-    shared = not (memo and _cache_is_local())
-    value = cache.get(key) if shared else None
+    value = cache.get(key)
     if value is None:
         value = compute()
-        if shared:
-            cache.set(key, value, timeout=_ttl())
-    if store is not None:
-        with _memo_lock:
-            store[key] = (now + _ttl(), value)
-            while len(store) > _MEMO_SIZES[memo]:  # type: ignore[index]
-                store.popitem(last=False)
+        cache.set(key, value, timeout=_ttl())
     return value
-
-
-def _cache_is_local() -> bool:
-    """True for per-process backends (local memory, dummy), where only the memo is worth keeping."""
-    from django.core.cache import caches
-
-    return type(caches["default"]).__name__ in ("LocMemCache", "DummyCache")
 
 
 def leaderboard_cached(namespace: str, params: dict[str, Any], compute: Callable[[], Any]) -> Any:

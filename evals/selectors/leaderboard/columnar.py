@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -27,18 +27,36 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from evals import stats
-from evals.models import BoardEntry, BoardMeta
+from evals.models import BoardChange, BoardEntry, BoardMeta
 from evals.selectors.leaderboard.boards import random_baseline
-from evals.selectors.leaderboard.build import BoardCore, CoreEntry, board_check
+from evals.selectors.leaderboard.build import board_check
 from evals.selectors.leaderboard.maintain import BOARD_VERSION
 from registry.models import License
-from registry.selectors.models import SIZE_BUCKETS
+from registry.selectors.models import ModelFilters
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 _STRINGS = np.dtypes.StringDType()
 _COMMERCIAL = (License.Commercial.YES, License.Commercial.RESTRICTED)
+
+
+class CoreEntry(NamedTuple):
+    """One board row as the read side hydrates it (columnar_entries reads the page's rows back)."""
+
+    model_pk: int
+    run_id: int
+    repo_id: str
+    parameters: int | None
+    values: tuple[float | None, ...]  # per board benchmark, raw 0..1
+    stderrs: tuple[float | None, ...]
+    ns: tuple[int | None, ...]
+    metrics: tuple[str, ...]
+    average: float | None
+    average_se: float | None
+    average_normalized: float | None
+    average_normalized_se: float | None
+    status: str  # "ranked" | "partial" | "incomplete" | "not_comparable"
 
 
 @dataclass
@@ -53,6 +71,15 @@ class Codes:
         words: dict[str, int] = {}
         codes = [words.setdefault((v or "").lower(), len(words)) for v in values]
         return cls(words, np.array(codes, dtype=np.int64))
+
+    def take(self, index: IntArray) -> Codes:
+        return Codes(self.words, self.codes[index])
+
+    def concat(self, other: Codes) -> Codes:
+        """These codes followed by other's, in one vocabulary (a new dict: readers may hold this one)."""
+        words = dict(self.words)
+        remap = np.array([words.setdefault(word, len(words)) for word in other.words], dtype=np.int64)
+        return Codes(words, np.concatenate([self.codes, remap[other.codes] if len(other.codes) else other.codes]))
 
     def equals(self, value: str) -> BoolArray:
         code = self.words.get(value.lower())
@@ -78,7 +105,8 @@ class BoardArrays:
     pk: IntArray
     model_pk: IntArray
     run_id: IntArray
-    status: list[str]
+    kind: npt.NDArray[Any]
+    status: npt.NDArray[Any]  # ranked | partial | incomplete | not_comparable
     average: FloatArray
     average_normalized: FloatArray
     lo: FloatArray
@@ -86,8 +114,10 @@ class BoardArrays:
     lo_normalized: FloatArray
     hi_normalized: FloatArray
     values: FloatArray  # rows x benchmarks, nan where missing
+    ns: FloatArray  # rows x benchmarks, nan where missing
     repo_id: npt.NDArray[Any]
     id_order: IntArray  # position of each row's id in the sorted ids (ties by id as Python sorts strings)
+    name_rank: IntArray  # dense rank of the lower-cased id (the name ordering, without a string sort per request)
     repo_lower: npt.NDArray[Any]
     name_lower: npt.NDArray[Any]
     parameters: FloatArray  # nan where unknown
@@ -100,9 +130,58 @@ class BoardArrays:
     base_ref: Codes
     on_hub: BoolArray
     languages: dict[str, BoolArray]
+    # The unfiltered board's orders at this generation, per (score, ordering): derived once, like the
+    # columns (a copy patched to a new generation starts empty).
+    unfiltered_orders: dict[tuple[str, str], ColumnarOrder] = field(default_factory=dict, init=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.pk)
+
+
+# The per-row columns, which _take and _concat carry along (the rest is derived by _assemble).
+_ROW_ARRAYS = (
+    "pk",
+    "model_pk",
+    "run_id",
+    "kind",
+    "average",
+    "average_normalized",
+    "lo",
+    "hi",
+    "lo_normalized",
+    "hi_normalized",
+    "values",
+    "ns",
+    "repo_id",
+    "repo_lower",
+    "name_lower",
+    "parameters",
+    "on_hub",
+)
+_ROW_CODES = ("weights", "license", "commercial", "organization", "modality", "base", "base_ref")
+
+
+def _take(arrays: BoardArrays, index: IntArray) -> BoardArrays:
+    """These rows, in this order (derived fields copied as they are: _assemble recomputes them)."""
+    columns: dict[str, Any] = {name: getattr(arrays, name)[index] for name in _ROW_ARRAYS}
+    columns.update({name: getattr(arrays, name).take(index) for name in _ROW_CODES})
+    return replace(arrays, languages={code: mask[index] for code, mask in arrays.languages.items()}, **columns)
+
+
+def _concat(first: BoardArrays, second: BoardArrays) -> BoardArrays:
+    """first's rows followed by second's (derived fields are first's until _assemble)."""
+    n, m = len(first), len(second)
+    languages = {
+        code: np.concatenate(
+            [first.languages.get(code, np.zeros(n, dtype=bool)), second.languages.get(code, np.zeros(m, dtype=bool))]
+        )
+        for code in first.languages.keys() | second.languages.keys()
+    }
+    columns: dict[str, Any] = {
+        name: np.concatenate([getattr(first, name), getattr(second, name)]) for name in _ROW_ARRAYS
+    }
+    columns.update({name: getattr(first, name).concat(getattr(second, name)) for name in _ROW_CODES})
+    return replace(first, languages=languages, **columns)
 
 
 _loaded: dict[tuple[str, str, str, str], BoardArrays] = {}
@@ -145,7 +224,9 @@ def board_table_meta() -> tuple[tuple[int, float], bool]:
 
 
 def board_arrays(*, suite: str, board: str, provenance: str, method: str, generation: tuple[int, float]) -> BoardArrays:
-    """The board's columns at this generation (loaded from the table when the generation moved)."""
+    """The board's columns at this generation: when the generation moved, the copy this process holds is
+    patched with the rows of the models changed since (BoardChange), or reloaded when too much changed or
+    the board was rebuilt."""
     key = (suite, board, provenance, method)
     current = _loaded.get(key)
     if current is not None and current.generation == generation:
@@ -153,9 +234,40 @@ def board_arrays(*, suite: str, board: str, provenance: str, method: str, genera
     with _load_lock:
         current = _loaded.get(key)
         if current is None or current.generation != generation:
-            current = _load(suite, board, provenance, method, generation)
+            patched = _patch(current, generation) if current is not None else None
+            current = (
+                patched if patched is not None else board_arrays_load(suite, board, provenance, method, generation)
+            )
             _loaded[key] = current
     return current
+
+
+def _patch(current: BoardArrays, generation: tuple[int, float]) -> BoardArrays | None:
+    """current with the rows of the models changed since its generation, or None when it must be reloaded
+    (rebuilt since, further behind than the change log reaches, or more than _PATCH_MAX_SHARE changed)."""
+    from evals.selectors.leaderboard.maintain import BOARD_CHANGES_KEPT
+
+    held, rebuilt = current.generation
+    if rebuilt != generation[1] or generation[0] <= held or generation[0] - held >= BOARD_CHANGES_KEPT:
+        return None
+    changed = list(
+        BoardChange.objects.filter(generation__gt=held, generation__lte=generation[0])
+        .order_by()
+        .values_list("model_id", flat=True)
+        .distinct()
+    )
+    if len(changed) > max(_PATCH_MIN_ROWS, _PATCH_MAX_SHARE * len(current)):
+        return None
+    if changed:
+        fresh = _fetch(current.suite, current.board, current.provenance, current.method, model_ids=changed)
+        kept = _take(current, np.flatnonzero(~np.isin(current.model_pk, np.array(changed, dtype=np.int64))))
+        current = _concat(kept, fresh)
+    return _assemble(current, generation)
+
+
+# A patch is worth it while few rows changed; past this share (or this many rows) a reload is as cheap.
+_PATCH_MAX_SHARE = 0.05
+_PATCH_MIN_ROWS = 1000
 
 
 def _expected_shape(ns: FloatArray, complete: BoolArray) -> FloatArray:
@@ -170,8 +282,43 @@ def _expected_shape(ns: FloatArray, complete: BoolArray) -> FloatArray:
     return expected
 
 
-def _load(suite: str, board: str, provenance: str, method: str, generation: tuple[int, float]) -> BoardArrays:
-    """One query; the per-benchmark arrays come as columns (no JSON decoded in Python)."""
+def board_arrays_load(
+    suite: str, board: str, provenance: str, method: str, generation: tuple[int, float]
+) -> BoardArrays:
+    """The board's columns read whole from the table (what a patched copy must equal)."""
+    return _assemble(_fetch(suite, board, provenance, method), generation)
+
+
+def _assemble(rows: BoardArrays, generation: tuple[int, float]) -> BoardArrays:
+    """The rows in the board's order (ranked candidates by best raw average then id, then the others by id),
+    with what derives from all rows: the usual item counts, each row's status, the id order."""
+    complete = np.asarray(rows.kind == str(BoardEntry.Kind.COMPLETE))
+    expected = _expected_shape(rows.ns, complete)
+    same = ((rows.ns == expected) | (np.isnan(rows.ns) & np.isnan(expected))).all(axis=1)
+    ranked_mask = complete & same
+    id_rank = _id_order(rows.repo_id)
+    average0 = np.nan_to_num(rows.average, nan=0.0)
+    ranked = np.flatnonzero(ranked_mask)
+    ranked = ranked[np.lexsort((id_rank[ranked], -average0[ranked]))]
+    others = np.flatnonzero(~ranked_mask)
+    others = others[np.argsort(id_rank[others], kind="stable")]
+    perm = np.concatenate([ranked, others]).astype(np.int64)
+    status = np.where(ranked_mask, "ranked", np.where(complete, "not_comparable", rows.kind)).astype(_STRINGS)
+    ordered = _take(rows, perm)
+    return replace(
+        ordered,
+        name_rank=_dense_rank(ordered.repo_lower),
+        generation=generation,
+        expected_n={key: int(e) for key, e in zip(rows.benchmarks, expected.tolist(), strict=True) if not np.isnan(e)},
+        n_ranked=len(ranked),
+        status=status[perm],
+        id_order=id_rank[perm],
+    )
+
+
+def _fetch(suite: str, board: str, provenance: str, method: str, model_ids: list[int] | None = None) -> BoardArrays:
+    """The board's rows (of these models only, if given) as columns in no particular order: one query, the
+    per-benchmark arrays arriving as columns (no JSON decoded in Python)."""
     keys = board_check(suite=suite, board=board, provenance=provenance, method=method)
     k = len(keys)
     annotations: dict[str, Any] = {"languages_text": Cast("languages", TextField())}
@@ -179,12 +326,10 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
         annotations[f"v{i}"] = Cast(KeyTextTransform(i, "values"), FloatField())
         annotations[f"n{i}"] = Cast(KeyTextTransform(i, "ns"), FloatField())
     scalar = [f for f in _FIELDS if f not in ("values", "ns", "languages")]
-    query = (
-        BoardEntry.objects.filter(suite=suite, board=board, provenance=provenance, method=method)
-        .order_by()
-        .annotate(**annotations)
-        .values_list(*scalar, *annotations)
-    )
+    query = BoardEntry.objects.filter(suite=suite, board=board, provenance=provenance, method=method)
+    if model_ids is not None:
+        query = query.filter(model_id__in=model_ids)
+    query = query.order_by().annotate(**annotations).values_list(*scalar, *annotations)
     # A plain cursor: numbers arrive as numbers, without a converter call per value.
     sql, params = query.query.sql_with_params()
     with connection.cursor() as cursor:
@@ -198,70 +343,55 @@ def _load(suite: str, board: str, provenance: str, method: str, generation: tupl
     def floats(name: str) -> FloatArray:
         return np.array(columns[name], dtype=np.float64)
 
-    ns = np.column_stack([floats(f"n{i}") for i in range(k)]) if k else np.zeros((n, 0))
-    values = np.column_stack([floats(f"v{i}") for i in range(k)]) if k else np.zeros((n, 0))
-    kinds = np.array(columns["kind"], dtype=object)
-    complete = kinds == BoardEntry.Kind.COMPLETE
-    expected = _expected_shape(ns, complete)
-    same = ((ns == expected) | (np.isnan(ns) & np.isnan(expected))).all(axis=1)
-    ranked_mask = complete & same
-    ids: list[str] = columns["repo_id"]
-    id_rank = _id_order(ids)
-    average0 = np.nan_to_num(floats("average"), nan=0.0)
-    ranked = np.flatnonzero(ranked_mask)
-    ranked = ranked[np.lexsort((id_rank[ranked], -average0[ranked]))]
-    others = np.flatnonzero(~ranked_mask)
-    others = others[np.argsort(id_rank[others], kind="stable")]
-    perm = np.concatenate([ranked, others]).astype(np.int64)
-    status_all = np.where(ranked_mask, "ranked", np.where(complete, "not_comparable", kinds))
-
-    def pick(name: str) -> list[Any]:
-        return np.array(columns[name], dtype=object)[perm].tolist() if n else []
+    def strings(name: str) -> list[str]:
+        return [str(v or "") for v in columns[name]]
 
     language_cache: dict[str, list[str]] = {}
     languages: dict[str, list[int]] = {}
-    for position, text in enumerate(pick("languages_text")):
+    for position, text in enumerate(columns["languages_text"]):
         codes = language_cache.get(text)
         if codes is None:
             codes = language_cache[text] = [str(c) for c in json.loads(text or "[]")]
         for code in codes:
             languages.setdefault(code, []).append(position)
-    repo_ids = pick("repo_id")
-    on_hub = np.array([bool(x) for x in columns["on_hub"]], dtype=bool)
+    repo_ids = strings("repo_id")
     return BoardArrays(
         suite=suite,
         board=board,
         provenance=provenance,
         method=method,
-        generation=generation,
+        generation=(0, 0.0),
         benchmarks=keys,
         baselines=[random_baseline(key) for key in keys],
-        expected_n={key: int(e) for key, e in zip(keys, expected.tolist(), strict=True) if not np.isnan(e)},
-        n_ranked=len(ranked),
-        pk=np.array(columns["pk"], dtype=np.int64)[perm],
-        model_pk=np.array(columns["model_id"], dtype=np.int64)[perm],
-        run_id=np.array(columns["run_id"], dtype=np.int64)[perm],
-        status=[str(x) for x in status_all[perm]],
-        average=floats("average")[perm],
-        average_normalized=floats("average_normalized")[perm],
-        lo=floats("lo")[perm],
-        hi=floats("hi")[perm],
-        lo_normalized=floats("lo_normalized")[perm],
-        hi_normalized=floats("hi_normalized")[perm],
-        values=values[perm],
+        expected_n={},
+        n_ranked=0,
+        pk=np.array(columns["pk"], dtype=np.int64),
+        model_pk=np.array(columns["model_id"], dtype=np.int64),
+        run_id=np.array(columns["run_id"], dtype=np.int64),
+        kind=np.array(strings("kind"), dtype=_STRINGS),
+        status=np.array(strings("kind"), dtype=_STRINGS),
+        average=floats("average"),
+        average_normalized=floats("average_normalized"),
+        lo=floats("lo"),
+        hi=floats("hi"),
+        lo_normalized=floats("lo_normalized"),
+        hi_normalized=floats("hi_normalized"),
+        values=np.column_stack([floats(f"v{i}") for i in range(k)]) if k and n else np.zeros((n, k)),
+        ns=np.column_stack([floats(f"n{i}") for i in range(k)]) if k and n else np.zeros((n, k)),
         repo_id=np.array(repo_ids, dtype=_STRINGS),
-        id_order=id_rank[perm],
+        id_order=np.zeros(n, dtype=np.int64),
+        name_rank=np.zeros(n, dtype=np.int64),
         repo_lower=np.array([r.lower() for r in repo_ids], dtype=_STRINGS),
-        name_lower=np.array([r.lower() for r in pick("name")], dtype=_STRINGS),
-        parameters=floats("parameters")[perm],
-        weights=Codes.of(pick("weights")),
-        license=Codes.of(pick("license_key")),
-        commercial=Codes.of(pick("commercial_use")),
-        organization=Codes.of(pick("organization_slug")),
-        modality=Codes.of(pick("modality")),
-        base=Codes.of(pick("base_repo_id")),
-        base_ref=Codes.of(pick("base_model_ref")),
-        on_hub=on_hub[perm] if n else on_hub,
+        name_lower=np.array([r.lower() for r in strings("name")], dtype=_STRINGS),
+        parameters=floats("parameters"),
+        weights=Codes.of(strings("weights")),
+        license=Codes.of(strings("license_key")),
+        commercial=Codes.of(strings("commercial_use")),
+        organization=Codes.of(strings("organization_slug")),
+        modality=Codes.of(strings("modality")),
+        base=Codes.of(strings("base_repo_id")),
+        base_ref=Codes.of(strings("base_model_ref")),
+        on_hub=np.array([bool(x) for x in columns["on_hub"]], dtype=bool),
         languages={code: _mask(n, positions) for code, positions in languages.items()},
     )
 
@@ -272,9 +402,22 @@ def _mask(n: int, positions: list[int]) -> BoolArray:
     return mask
 
 
-def _id_order(ids: list[str]) -> IntArray:
+def _dense_rank(keys: npt.NDArray[Any]) -> IntArray:
+    """Each key's rank among the distinct sorted keys (equal keys share one)."""
+    order = np.argsort(keys, kind="stable")
+    ranked = keys[order]
+    starts = np.ones(len(keys), dtype=np.int64)
+    if len(keys):
+        starts[1:] = ranked[1:] != ranked[:-1]
+    dense = np.empty(len(keys), dtype=np.int64)
+    dense[order] = np.cumsum(starts) - 1
+    return dense
+
+
+def _id_order(ids: npt.NDArray[Any]) -> IntArray:
+    """Each id's position among the sorted ids (code point order, as Python sorts strings)."""
     order = np.empty(len(ids), dtype=np.int64)
-    order[sorted(range(len(ids)), key=ids.__getitem__)] = np.arange(len(ids), dtype=np.int64)
+    order[np.argsort(ids, kind="stable")] = np.arange(len(ids), dtype=np.int64)
     return order
 
 
@@ -283,13 +426,6 @@ def _id_order(ids: list[str]) -> IntArray:
 
 def _truthy(value: Any) -> bool:
     return str(value).lower() in {"1", "true", "yes", "on"}
-
-
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
-        return None
 
 
 def filter_weights(arrays: BoardArrays, value: Any) -> BoolArray:
@@ -316,20 +452,16 @@ def filter_organization(arrays: BoardArrays, value: Any) -> BoolArray:
 
 
 def filter_parameters(arrays: BoardArrays, filters: dict[str, Any]) -> BoolArray | None:
-    """size, min_params and max_params together (a bucket narrowed by explicit bounds)."""
-    low, high = SIZE_BUCKETS.get(str(filters.get("size") or ""), (None, None))
-    min_params = _int_or_none(filters.get("min_params"))
-    max_params = _int_or_none(filters.get("max_params"))
-    low = max(v for v in (low, min_params) if v is not None) if (low or min_params) else None
-    high = min(v for v in (high, max_params) if v is not None) if (high or max_params) else None
-    if low is None and high is None:
+    """size, min_params and max_params together: the registry's bounds (ModelFilters.parameter_bounds)."""
+    low, below = ModelFilters.parse_partial({key: filters.get(key) for key in _PARAMETER_KEYS})[0].parameter_bounds()
+    if low is None and below is None:
         return None
     with np.errstate(invalid="ignore"):
         mask = ~np.isnan(arrays.parameters)
         if low is not None:
             mask &= arrays.parameters >= low
-        if high is not None:
-            mask &= arrays.parameters <= high
+        if below is not None:
+            mask &= arrays.parameters < below
     return mask
 
 
@@ -411,6 +543,15 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
 
     name, descending = _ordering_key(ordering, arrays.benchmarks)
     mask = board_mask(arrays, filters)
+    if mask is None:
+        known = arrays.unfiltered_orders.get((score, ordering))
+        if known is None:
+            known = arrays.unfiltered_orders[(score, ordering)] = _order(arrays, None, score, name, descending)
+        return known
+    return _order(arrays, mask, score, name, descending)
+
+
+def _order(arrays: BoardArrays, mask: BoolArray | None, score: str, name: str, descending: bool) -> ColumnarOrder:
     n = len(arrays)
     positions = np.arange(n, dtype=np.int64)
     keep = positions[: arrays.n_ranked] if mask is None else np.flatnonzero(mask[: arrays.n_ranked])
@@ -420,7 +561,7 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
     hi = (arrays.hi_normalized if normalized else arrays.hi)[keep]
     ranks, worsts = stats.rank_arrays(lo, hi)
     value = np.nan_to_num((arrays.average_normalized if normalized else arrays.average)[keep], nan=0.0)
-    base = np.arange(len(keep))  # the base order (best raw average, then id) breaks ties
+    # Stable sorts: the base order (best raw average, then id) breaks ties.
     if name == "rank":
         # rank, then score (best first), then id: the id order is the base order's among equal scores
         order = np.lexsort((arrays.id_order[keep], -value, ranks))
@@ -429,10 +570,10 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
     elif name in ("average", "average_normalized"):
         column = arrays.average if name == "average" else arrays.average_normalized
         key = np.nan_to_num(column[keep], nan=0.0)
-        order = np.lexsort((base, -key if descending else key))
+        order = np.argsort(-key if descending else key, kind="stable")
     elif name == "name":
-        lower = arrays.repo_lower[keep]
-        order = _stable_descending(lower) if descending else np.argsort(lower, kind="stable")
+        name_rank = arrays.name_rank[keep]
+        order = np.argsort(-name_rank if descending else name_rank, kind="stable")
     elif name == "parameters":
         params = arrays.parameters[keep]
         known = ~np.isnan(params) & (np.nan_to_num(params) != 0)
@@ -442,19 +583,13 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
         order = np.concatenate([with_params, np.flatnonzero(~known)])
     else:
         column = np.nan_to_num(arrays.values[keep, arrays.benchmarks.index(name)], nan=0.0)
-        order = np.lexsort((base, -column if descending else column))
+        order = np.argsort(-column if descending else column, kind="stable")
     return ColumnarOrder(
         indexes=keep[order],
         ranks=ranks[order].astype(np.int64),
         worsts=worsts[order].astype(np.int64),
         not_ranked=others,
     )
-
-
-def _stable_descending(keys: npt.NDArray[Any]) -> IntArray:
-    """Indexes sorting keys descending, equal keys keeping their order (as Python's sort(reverse=True))."""
-    ascending = np.argsort(keys[::-1], kind="stable")
-    return np.asarray((len(keys) - 1 - ascending)[::-1], dtype=np.int64)
 
 
 def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntry]:
@@ -485,7 +620,7 @@ def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntr
         row = rows.get(pk)
         if row is None:  # rewritten since this process loaded the board: left out until the next load
             continue
-        status = arrays.status[p]
+        status = str(arrays.status[p])
         ranked = status == "ranked"
         entries.append(
             CoreEntry(
@@ -505,21 +640,6 @@ def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntr
             )
         )
     return entries
-
-
-def columnar_core(arrays: BoardArrays) -> BoardCore:
-    """A BoardCore shell (benchmarks, baselines, expected counts) for hydrating rows; no entries."""
-    return BoardCore(
-        arrays.suite,
-        arrays.board,
-        arrays.benchmarks,
-        arrays.baselines,
-        arrays.expected_n,
-        [],
-        [],
-        provenance=arrays.provenance,
-        method=arrays.method,
-    )
 
 
 def columnar_chart(arrays: BoardArrays, order: ColumnarOrder, score: str, limit: int = 300) -> tuple[list[Any], int]:
@@ -542,9 +662,15 @@ def columnar_chart(arrays: BoardArrays, order: ColumnarOrder, score: str, limit:
     top = np.argsort(-value, kind="stable")[:limit]
     chosen = frontier.copy()
     chosen[top] = True
+    drawn = np.flatnonzero(chosen)  # only the drawn points become Python objects
     points = [
-        ChartPoint(str(arrays.repo_id[i]), int(pp), float(v), bool(f))
-        for i, pp, v, f, c in zip(idx, p, value, frontier, chosen, strict=True)
-        if c
+        ChartPoint(str(repo_id), int(pp), float(v), bool(f))
+        for repo_id, pp, v, f in zip(
+            arrays.repo_id[idx[drawn]].tolist(),
+            p[drawn].tolist(),
+            value[drawn].tolist(),
+            frontier[drawn].tolist(),
+            strict=True,
+        )
     ]
     return points, len(idx)

@@ -8,7 +8,8 @@ bounds, and the model's filter columns.
 Writers call `board_models_refresh(model_ids)` (or `board_runs_changed(run_ids)`) inside the transaction
 of their write: a run finished, imported, cancelled, retried, reaped or deleted, a flag accepted, a
 revision allowed. Metadata edits of a model call `board_models_metadata_refresh`. Every change bumps
-`BoardMeta.generation` in the same transaction. `board_rebuild()` (manage.py rebuild_leaderboard)
+`BoardMeta.generation` in the same transaction and logs the models it rewrote (BoardChange), so readers
+patch their columnar copies (columnar.py) rather than reload them. `board_rebuild()` (manage.py rebuild_leaderboard)
 writes every row from the runs; the result equals the incremental state.
 
 Rows are chosen per model; whether a complete row ranks depends on the board's usual item count (the
@@ -25,7 +26,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from evals import stats
-from evals.models import BoardEntry, BoardMeta, EvalRun
+from evals.models import BoardChange, BoardEntry, BoardMeta, EvalRun
 from evals.selectors.leaderboard.boards import RUN_METHODS, RUN_PROVENANCES, random_baseline, suite_boards, suites
 from evals.selectors.leaderboard.boards import board_benchmarks as _board_benchmarks
 from evals.selectors.leaderboard.build import RunResults, _timestamp, board_runs, run_averages
@@ -34,6 +35,8 @@ from registry.models import LanguageModel
 # Bumped when the rules that write rows change: `rebuild_leaderboard --if-stale` then rebuilds.
 BOARD_VERSION = 1
 _META_PK = 1
+# Generations whose changed models stay logged (BoardChange); a reader further behind reloads its board.
+BOARD_CHANGES_KEPT = 1000
 _BATCH = 2000
 
 
@@ -161,8 +164,8 @@ def _entries(
     return entries
 
 
-def _meta_bump(**fields: Any) -> None:
-    """Bump the generation (the row lock also orders concurrent board writers)."""
+def _meta_bump(**fields: Any) -> int:
+    """Bump the generation (the row lock also orders concurrent board writers); returns the new one."""
     updated = BoardMeta.objects.filter(pk=_META_PK).update(
         generation=F("generation") + 1, changed_at=timezone.now(), **fields
     )
@@ -171,6 +174,16 @@ def _meta_bump(**fields: Any) -> None:
         BoardMeta.objects.filter(pk=_META_PK).update(
             generation=F("generation") + 1, changed_at=timezone.now(), **fields
         )
+    return int(BoardMeta.objects.filter(pk=_META_PK).values_list("generation", flat=True).get())
+
+
+def _changes_record(model_ids: Collection[int]) -> None:
+    """Bump the generation and log which models' rows it rewrites (readers patch their copies with them)."""
+    generation = _meta_bump()
+    BoardChange.objects.filter(generation__lte=generation - BOARD_CHANGES_KEPT).delete()
+    BoardChange.objects.bulk_create(
+        [BoardChange(generation=generation, model_id=pk) for pk in model_ids], batch_size=_BATCH
+    )
 
 
 def board_generation() -> int:
@@ -185,7 +198,7 @@ def board_models_refresh(model_ids: Iterable[int]) -> int:
     if not ids:
         return 0
     with transaction.atomic():
-        _meta_bump()
+        _changes_record(ids)
         present = (
             EvalRun.objects.filter(model_id__in=ids, status=EvalRun.Status.SUCCEEDED)
             .order_by()
@@ -220,7 +233,7 @@ def board_models_metadata_refresh(model_ids: Iterable[int]) -> int:
         have = set(BoardEntry.objects.filter(model_id__in=ids).values_list("model_id", flat=True).distinct())
         if not have:
             return 0
-        _meta_bump()
+        _changes_record(have)
         updated = 0
         for pk, model in _models(have).items():
             updated += BoardEntry.objects.filter(model_id=pk).update(**model_filter_columns(model))
@@ -231,6 +244,7 @@ def board_rebuild() -> int:
     """Write every board row from the runs (one transaction); returns the number of rows."""
     with transaction.atomic():
         _meta_bump(version=BOARD_VERSION, rebuilt_at=timezone.now())
+        BoardChange.objects.all().delete()  # readers reload a rebuilt board whole
         models = _models(None)
         columns: dict[int, dict[str, Any]] = {}
         BoardEntry.objects.all().delete()
@@ -246,6 +260,22 @@ def board_is_stale() -> bool:
     """True when the rows were never built, or built with other rules than this code's."""
     meta = BoardMeta.objects.filter(pk=_META_PK).values_list("version", "rebuilt_at").first()
     return meta is None or meta[0] != BOARD_VERSION or meta[1] is None
+
+
+def board_ensure() -> bool:
+    """Build the rows when they were never built, or built by other rules (a fresh install before
+    migrate's `rebuild_leaderboard --if-stale` ran); returns True when this call built them.
+
+    Concurrent first readers wait on the bookkeeping row's lock and build once."""
+    if not board_is_stale():
+        return False
+    with transaction.atomic():
+        BoardMeta.objects.get_or_create(pk=_META_PK)
+        BoardMeta.objects.select_for_update().filter(pk=_META_PK).values_list("pk", flat=True).first()
+        if not board_is_stale():
+            return False
+        board_rebuild()
+    return True
 
 
 def board_entries_snapshot() -> list[tuple[Any, ...]]:

@@ -1,11 +1,9 @@
-"""The read side: filter, rank, order, page and hydrate a computed board."""
+"""The read side, for every surface (page, API, CSV, model pages, compare): filter, rank, order, page and
+hydrate the maintained board through its columnar copy (columnar.py)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
-from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,17 +15,25 @@ from evals.selectors.leaderboard.boards import (
     DEFAULT_METHOD,
     DEFAULT_PER_PAGE,
     MAX_PER_PAGE,
-    MODEL_FILTER_KEYS,
     ORDERING_FIELDS,
     SCORE_MODES,
     LeaderboardError,
 )
-from evals.selectors.leaderboard.build import BoardCore, CoreEntry, board_core
-from evals.selectors.leaderboard.cache import _cached, leaderboard_cache_generation
-from evals.selectors.leaderboard.columnar import board_table_meta
+from evals.selectors.leaderboard.build import board_check
+from evals.selectors.leaderboard.columnar import (
+    BoardArrays,
+    ColumnarOrder,
+    CoreEntry,
+    board_arrays,
+    board_table_meta,
+    columnar_chart,
+    columnar_entries,
+    columnar_order,
+)
+from evals.selectors.leaderboard.maintain import board_ensure
 from evals.selectors.runs import run_settings_public
 from registry.models import LanguageModel
-from registry.selectors.models import model_filter, model_queryset
+from registry.selectors.models import model_queryset
 
 # --- rows ------------------------------------------------------------------------------------
 
@@ -110,57 +116,6 @@ class ChartPoint(NamedTuple):
     on_frontier: bool
 
 
-class _Ranked(NamedTuple):
-    position: int  # into core.ranked
-    rank: int
-    rank_worst: int
-
-
-class RankedOrder:
-    """A filtered, ordered board as three int arrays (index into core.ranked, rank, worst rank):
-    about 1 MB for 100,000 rows, cheap to keep and to pickle, unlike 100,000 tuples."""
-
-    __slots__ = ("indexes", "ranks", "worsts")
-
-    def __init__(self, rows: Sequence[_Ranked] = ()) -> None:
-        self.indexes = array("l", (r.position for r in rows))
-        self.ranks = array("l", (r.rank for r in rows))
-        self.worsts = array("l", (r.rank_worst for r in rows))
-
-    def __len__(self) -> int:
-        return len(self.indexes)
-
-    def __iter__(self) -> Iterator[_Ranked]:
-        return map(_Ranked, self.indexes, self.ranks, self.worsts)
-
-    def __getitem__(self, part: slice) -> list[_Ranked]:
-        return list(map(_Ranked, self.indexes[part], self.ranks[part], self.worsts[part]))
-
-    def __getstate__(self) -> tuple[array, array, array]:
-        return (self.indexes, self.ranks, self.worsts)
-
-    def __setstate__(self, state: tuple[array, array, array]) -> None:
-        self.indexes, self.ranks, self.worsts = state
-
-
-def _score_of(entry: CoreEntry, score: str) -> tuple[float, float | None]:
-    if score == "normalized":
-        return entry.average_normalized or 0.0, entry.average_normalized_se
-    return entry.average or 0.0, entry.average_se
-
-
-def _filters_key(filters: dict[str, Any]) -> str:
-    clean = {k: str(filters[k]) for k in MODEL_FILTER_KEYS if filters.get(k) not in (None, "", False)}
-    return hashlib.sha1(json.dumps(clean, sort_keys=True).encode(), usedforsecurity=False).hexdigest()[:16]
-
-
-def _model_pks(filters: dict[str, Any]) -> set[int] | None:
-    """Model pks matching the filters (one query), or None when no model filter is set."""
-    if not any(filters.get(k) not in (None, "", False) for k in MODEL_FILTER_KEYS):
-        return None
-    return set(model_filter(LanguageModel.objects.all(), filters).order_by().values_list("pk", flat=True))
-
-
 def _ordering_key(ordering: str, benchmarks_: list[str]) -> tuple[str, bool]:
     descending = ordering.startswith("-")
     name = ordering.lstrip("-") or "rank"
@@ -170,78 +125,35 @@ def _ordering_key(ordering: str, benchmarks_: list[str]) -> tuple[str, bool]:
     return name, descending
 
 
-def _ranked_indexes(
-    core: BoardCore, *, filters: dict[str, Any], score: str, ordering: str
-) -> tuple[RankedOrder, list[int]]:
-    """Filtered, ranked and ordered positions in core.ranked, and the filtered not-ranked positions."""
-    pks = _model_pks(filters)
-    keep = [i for i, e in enumerate(core.ranked) if pks is None or e.model_pk in pks]
-    keep_nr = [i for i, e in enumerate(core.not_ranked) if pks is None or e.model_pk in pks]
-    ranks = stats.rank_intervals([stats.bounds(*_score_of(core.ranked[i], score)) for i in keep])
-    rows = [_Ranked(i, r, w) for i, (r, w) in zip(keep, ranks, strict=True)]
-    name, descending = _ordering_key(ordering, core.benchmarks)
-
-    def by_score(r: _Ranked) -> tuple[Any, ...]:
-        e = core.ranked[r.position]
-        return (-_score_of(e, score)[0], e.repo_id)
-
-    if name == "rank":
-        rows.sort(key=lambda r: (r.rank, *by_score(r)))
-        if descending:
-            rows.reverse()
-    elif name in ("average", "average_normalized"):
-        mode = "raw" if name == "average" else "normalized"
-        rows.sort(key=lambda r: _score_of(core.ranked[r.position], mode)[0], reverse=descending)
-    elif name == "name":
-        rows.sort(key=lambda r: core.ranked[r.position].repo_id.lower(), reverse=descending)
-    elif name == "parameters":
-        with_params = [r for r in rows if core.ranked[r.position].parameters]
-        without = [r for r in rows if not core.ranked[r.position].parameters]
-        with_params.sort(key=lambda r: core.ranked[r.position].parameters or 0, reverse=descending)
-        rows = with_params + without  # unknown sizes last either way
-    else:
-        position = core.benchmarks.index(name)
-        rows.sort(key=lambda r: core.ranked[r.position].values[position] or 0.0, reverse=descending)
-    return RankedOrder(rows), keep_nr
+def board_current(*, suite: str, board: str, provenance: str = "all", method: str = DEFAULT_METHOD) -> BoardArrays:
+    """The board's columnar copy at the table's current generation; raises LeaderboardError for an unknown
+    suite, board, provenance or method. A table never built (a fresh install before migrate's
+    `rebuild_leaderboard --if-stale` ran) is built here, once."""
+    board_check(suite=suite, board=board, provenance=provenance, method=method)
+    generation, ready = board_table_meta()
+    if not ready:
+        board_ensure()
+        generation, _ready = board_table_meta()
+    return board_arrays(suite=suite, board=board, provenance=provenance, method=method, generation=generation)
 
 
-def _ranked_cached(
-    core: BoardCore, *, filters: dict[str, Any], score: str, ordering: str
-) -> tuple[RankedOrder, list[int]]:
-    key = (
-        f"leaderboard:ranked:{leaderboard_cache_generation()}:{core.suite}:{core.board}:{core.provenance}:"
-        f"{core.method}:{score}:"
-        f"{ordering}:{_filters_key(filters)}"
-    )
-    # Memoised too: a ranked list of 100,000 rows costs more to unpickle than a page costs to render.
-    return _cached(key, lambda: _ranked_indexes(core, filters=filters, score=score, ordering=ordering), memo="ranked")
+def board_rows_at(
+    arrays: BoardArrays, positions: Sequence[int], ranks: Sequence[tuple[int, int] | None]
+) -> list[LeaderboardRow]:
+    """The rows at these positions of the columnar copy, read back from the table and hydrated (4 queries);
+    rows deleted since the copy was loaded are left out."""
+    entries = {e.run_id: e for e in columnar_entries(arrays, list(positions))}
+    wanted: list[tuple[CoreEntry, int | None, int | None]] = []
+    for position, rank in zip(positions, ranks, strict=True):
+        entry = entries.get(int(arrays.run_id[position]))
+        if entry is not None:
+            wanted.append((entry, *rank) if rank is not None else (entry, None, None))
+    return _hydrate(arrays.benchmarks, arrays.baselines, wanted)
 
 
-def _chart(core: BoardCore, ranked: RankedOrder, score: str, limit: int = 300) -> tuple[list[ChartPoint], int]:
-    """Score against parameters with the Pareto frontier (no smaller model scores as high or higher).
-
-    The frontier is computed over every filtered model with a known size; the chart draws the frontier
-    and the `limit` best of the others.
-    """
-    points = []
-    for r in ranked:
-        e = core.ranked[r.position]
-        if e.parameters:
-            points.append((e.parameters, _score_of(e, score)[0], e.repo_id))
-    points.sort(key=lambda p: (p[0], -p[1]))
-    frontier: set[str] = set()
-    best = -math.inf
-    for _parameters, value, repo_id in points:
-        if value > best:
-            frontier.add(repo_id)
-            best = value
-    top = sorted(points, key=lambda p: -p[1])[:limit]
-    chosen = {p[2] for p in top} | frontier
-    drawn = [ChartPoint(p[2], p[0], p[1], p[2] in frontier) for p in points if p[2] in chosen]
-    return drawn, len(points)
-
-
-def _hydrate(core: BoardCore, entries: list[tuple[CoreEntry, int | None, int | None]]) -> list[LeaderboardRow]:
+def _hydrate(
+    benchmarks: list[str], baselines: list[float], entries: list[tuple[CoreEntry, int | None, int | None]]
+) -> list[LeaderboardRow]:
     """Turn core entries into rows with their models and run provenance: 3 queries for any count."""
     if not entries:
         return []
@@ -270,10 +182,10 @@ def _hydrate(core: BoardCore, entries: list[tuple[CoreEntry, int | None, int | N
             # and a per-process cache has not seen it yet): leave the row out rather than fail.
             continue
         scores = {}
-        for i, key in enumerate(core.benchmarks):
+        for i, key in enumerate(benchmarks):
             if entry.values[i] is None:
                 continue
-            baseline = core.baselines[i]
+            baseline = baselines[i]
             ci = stats.interval(entry.values[i], entry.stderrs[i])
             scores[key] = Score(
                 benchmark=key,
@@ -340,109 +252,20 @@ def leaderboard_page(
     filters = filters or {}
     if score not in SCORE_MODES:
         raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
-    generation, table_ready = board_table_meta()
-    if table_ready:
-        return _page_from_table(
-            suite=suite,
-            board=board,
-            filters=filters,
-            score=score,
-            ordering=ordering or "rank",
-            page=page,
-            per_page=per_page,
-            not_ranked_limit=not_ranked_limit,
-            chart=chart,
-            provenance=provenance,
-            method=method,
-            generation=generation,
-        )
-    core = board_core(suite=suite, board=board, provenance=provenance, method=method)
-    ranked, not_ranked = _ranked_cached(core, filters=filters, score=score, ordering=ordering or "rank")
-    per_page = max(1, min(per_page, MAX_PER_PAGE))
-    page = max(1, page)
-    chosen = ranked[(page - 1) * per_page : page * per_page]
-    nr_chosen = not_ranked[:not_ranked_limit]
-    points, total_points = ([], 0)
-    if chart:
-        chart_key = (
-            f"leaderboard:chart:{leaderboard_cache_generation()}:{suite}:{board}:{provenance}:{method}:{score}:"
-            f"{_filters_key(filters)}"
-        )
-        points, total_points = _cached(chart_key, lambda: _chart(core, ranked, score))
-    frontier = {p.repo_id for p in points if p.on_frontier}
-    hydrated = _hydrate(
-        core,
-        [(core.ranked[r.position], r.rank, r.rank_worst) for r in chosen]
-        + [(core.not_ranked[i], None, None) for i in nr_chosen],
-    )
-    rows, nr_rows = hydrated[: len(chosen)], hydrated[len(chosen) :]
-    for row in rows:
-        row.on_frontier = row.model.repo_id in frontier
-    return LeaderboardPage(
-        suite=suite,
-        board=board,
-        score=score,
-        ordering=ordering or "rank",
-        benchmarks=core.benchmarks,
-        rows=rows,
-        count=len(ranked),
-        page=page,
-        per_page=per_page,
-        not_ranked=nr_rows,
-        not_ranked_count=len(not_ranked),
-        chart=points,
-        chart_total=total_points,
-        provenance=provenance,
-        method=method,
-    )
-
-
-def _page_from_table(
-    *,
-    suite: str,
-    board: str,
-    filters: dict[str, Any],
-    score: str,
-    ordering: str,
-    page: int,
-    per_page: int,
-    not_ranked_limit: int,
-    chart: bool,
-    provenance: str,
-    method: str,
-    generation: tuple[int, float],
-) -> LeaderboardPage:
-    """leaderboard_page over the maintained table's columnar copy (evals/selectors/leaderboard/columnar.py)."""
-    from evals.selectors.leaderboard.columnar import (
-        board_arrays,
-        columnar_chart,
-        columnar_core,
-        columnar_entries,
-        columnar_order,
-    )
-
-    arrays = board_arrays(suite=suite, board=board, provenance=provenance, method=method, generation=generation)
+    arrays = board_current(suite=suite, board=board, provenance=provenance, method=method)
+    ordering = ordering or "rank"
     order = columnar_order(arrays, filters=filters, score=score, ordering=ordering)
     per_page = max(1, min(per_page, MAX_PER_PAGE))
     page = max(1, page)
     start, stop = (page - 1) * per_page, page * per_page
-    chosen = [int(i) for i in order.indexes[start:stop]]
-    ranks = list(zip(order.ranks[start:stop].tolist(), order.worsts[start:stop].tolist(), strict=True))
-    nr_chosen = [int(i) for i in order.not_ranked[:not_ranked_limit]]
+    chosen = order.indexes[start:stop].tolist()
+    ranks: list[tuple[int, int] | None] = list(
+        zip(order.ranks[start:stop].tolist(), order.worsts[start:stop].tolist(), strict=True)
+    )
+    nr_chosen = order.not_ranked[:not_ranked_limit].tolist()
     points, total_points = columnar_chart(arrays, order, score) if chart else ([], 0)
     frontier = {p.repo_id for p in points if p.on_frontier}
-    core = columnar_core(arrays)
-    entries = {e.run_id: e for e in columnar_entries(arrays, chosen + nr_chosen)}
-    wanted: list[tuple[CoreEntry, int | None, int | None]] = []
-    for position, (rank, worst) in zip(chosen, ranks, strict=True):
-        entry = entries.get(int(arrays.run_id[position]))
-        if entry is not None:
-            wanted.append((entry, rank, worst))
-    for position in nr_chosen:
-        entry = entries.get(int(arrays.run_id[position]))
-        if entry is not None:
-            wanted.append((entry, None, None))
-    hydrated = _hydrate(core, wanted)
+    hydrated = board_rows_at(arrays, chosen + nr_chosen, ranks + [None] * len(nr_chosen))
     rows = [row for row in hydrated if row.rank is not None]
     nr_rows = [row for row in hydrated if row.rank is None]
     for row in rows:
@@ -479,15 +302,15 @@ def leaderboard_rows(
     ordering = filters.get("ordering") or "rank"
     if score not in SCORE_MODES:
         raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
-    core = board_core(suite=suite, board=board)
-    ranked, _ = _ranked_cached(core, filters=filters, score=score, ordering=ordering)
-    return list(leaderboard_iter_rows(core, ranked))
+    _keys, rows = leaderboard_export(suite=suite, board=board, filters=filters, score=score, ordering=ordering)
+    return list(rows)
 
 
-def leaderboard_iter_rows(core: BoardCore, ranked: RankedOrder, chunk: int = 1000) -> Iterable[LeaderboardRow]:
-    for start in range(0, len(ranked), chunk):
-        part = ranked[start : start + chunk]
-        yield from _hydrate(core, [(core.ranked[r.position], r.rank, r.rank_worst) for r in part])
+def _iter_rows(arrays: BoardArrays, order: ColumnarOrder, chunk: int = 1000) -> Iterator[LeaderboardRow]:
+    for start in range(0, len(order), chunk):
+        stop = start + chunk
+        ranks = zip(order.ranks[start:stop].tolist(), order.worsts[start:stop].tolist(), strict=True)
+        yield from board_rows_at(arrays, order.indexes[start:stop].tolist(), list(ranks))
 
 
 def leaderboard_export(
@@ -503,6 +326,6 @@ def leaderboard_export(
     """The board's benchmark keys and a lazy iterator over all filtered rows (hydrated in chunks)."""
     if score not in SCORE_MODES:
         raise LeaderboardError(f"Unknown score {score!r}; use raw or normalized.")
-    core = board_core(suite=suite, board=board, provenance=provenance, method=method)
-    ranked, _ = _ranked_cached(core, filters=filters, score=score, ordering=ordering or "rank")
-    return core.benchmarks, leaderboard_iter_rows(core, ranked)
+    arrays = board_current(suite=suite, board=board, provenance=provenance, method=method)
+    order = columnar_order(arrays, filters=filters, score=score, ordering=ordering or "rank")
+    return arrays.benchmarks, _iter_rows(arrays, order)

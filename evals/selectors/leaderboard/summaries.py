@@ -1,16 +1,16 @@
-"""A model's evaluation summary, the compare page and its picker, read from the computed boards."""
+"""A model's evaluation summary, the compare page and its picker, read from the maintained board."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.db.models import Q
 
 from evals.models import EvalRun
 from evals.selectors.leaderboard.boards import DEFAULT_METHOD, RUN_METHODS, LeaderboardError, suites
-from evals.selectors.leaderboard.build import board_core
-from evals.selectors.leaderboard.read import LeaderboardRow, RunInfo, Score, _hydrate, _ranked_cached
+from evals.selectors.leaderboard.read import LeaderboardRow, RunInfo, Score, board_current, board_rows_at
 from evals.selectors.revisions import runs_with_revision_rank
 from registry.models import LanguageModel
 from registry.selectors.models import model_queryset
@@ -41,20 +41,21 @@ class ModelEvaluationSummary:
 def model_suite_summary(*, model: LanguageModel, suite: str, method: str = DEFAULT_METHOD) -> SuiteSummary | None:
     """The model's counted run of a suite's overall board of a method (ranked, else its latest not-ranked run)."""
     try:
-        core = board_core(suite=suite, board="overall", method=method)
+        arrays = board_current(suite=suite, board="overall", method=method)
     except LeaderboardError:
         return None
-    ranked, _nr = _ranked_cached(core, filters={}, score="raw", ordering="rank")
-    for r in ranked:
-        entry = core.ranked[r.position]
-        if entry.model_pk == model.pk:
-            (row,) = _hydrate(core, [(entry, r.rank, r.rank_worst)])
-            return _summary(suite, row, len(ranked), method)
-    for entry in core.not_ranked:
-        if entry.model_pk == model.pk:
-            (row,) = _hydrate(core, [(entry, None, None)])
-            return _summary(suite, row, len(ranked), method)
-    return None
+    where = np.flatnonzero(arrays.model_pk == model.pk)
+    if not len(where):
+        return None
+    position = int(where[0])
+    rank: tuple[int, int] | None = None
+    ranked = slice(0, arrays.n_ranked)
+    if position < arrays.n_ranked:
+        # Among every ranked row (no filter): 1 + the intervals entirely above, and those not entirely below.
+        lo, hi = arrays.lo[ranked], arrays.hi[ranked]
+        rank = (1 + int(np.count_nonzero(lo > hi[position])), int(np.count_nonzero(hi >= lo[position])))
+    rows = board_rows_at(arrays, [position], [rank])
+    return _summary(suite, rows[0], arrays.n_ranked, method) if rows else None
 
 
 def _summary(suite: str, row: LeaderboardRow, ranked_count: int, method: str = DEFAULT_METHOD) -> SuiteSummary:
@@ -128,7 +129,7 @@ def compare_models(*, suite: str, model_ids: Sequence[str]) -> tuple[list[Compar
 def model_choices(*, suite: str, limit: int = 200) -> list[str]:
     """Ids of the best-ranked models of a suite (for the compare picker)."""
     try:
-        core = board_core(suite=suite, board="overall")
+        arrays = board_current(suite=suite, board="overall")
     except LeaderboardError:
         return []
-    return [e.repo_id for e in core.ranked[:limit]]
+    return [str(repo_id) for repo_id in arrays.repo_id[: min(limit, arrays.n_ranked)]]
