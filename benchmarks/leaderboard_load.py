@@ -582,7 +582,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--models", type=int, default=100_000, help="scale (a smaller number for a dry run)")
     parser.add_argument("--reuse", action="store_true", help="reuse the scratch database if already filled")
-    parser.add_argument("--skip-nocache", action="store_true", help="skip the (slow) no-cache scenario")
+    parser.add_argument(
+        "--skip-nocache", action="store_true", help="skip the (slow) no-cache scenario (not used with --board)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the scratch database afterwards")
     parser.add_argument(
         "--board", action="store_true", help="the maintained board: varied requests, no response cache (see board_main)"

@@ -282,10 +282,10 @@ def result_import_file(
             )
             if models_cache is not None:
                 models_cache[repo_id.lower()] = registered
-            from evals.selectors.leaderboard.maintain import board_runs_changed
+            from evals.services import leaderboard_runs_changed
 
-            board_runs_changed([run.pk])  # the board rows change with the import, in its transaction
-            transaction.on_commit(_board_changed)
+            # The board rows change with the import, in its transaction.
+            leaderboard_runs_changed(model_ids=[registered.pk])
     except IntegrityError:
         # The same file imported concurrently: the digest's unique constraint kept one.
         found = ResultImport.objects.filter(digest=digest).values_list("pk", "run_id").first()
@@ -302,12 +302,6 @@ def result_import_file(
         ranked_suite=None if is_partial else suite_key,
         notes=list(parsed.notes) + ([reason] if reason else []),
     )
-
-
-def _board_changed() -> None:
-    from evals.selectors.leaderboard import leaderboard_cache_bump
-
-    leaderboard_cache_bump()
 
 
 def _error_of(exc: Exception, source: str) -> dict[str, str]:

@@ -33,7 +33,7 @@ schema = _load_schema()
 def _fuzz_world(transactional_db, seeded_registry, fake_hub, fresh_cache):
     """Committed data, the fake Hub, and the test's own database connection kept across requests.
 
-    fresh_cache: boards cached by earlier tests (Django cache and per-process memo) name rows that are gone now.
+    fresh_cache: boards cached by earlier tests (the Django cache) name rows that are gone now.
     """
     # As Django's test client does: the WSGI handler would otherwise close the connection per request.
     request_started.disconnect(close_old_connections)
