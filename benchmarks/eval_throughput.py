@@ -160,6 +160,7 @@ def main() -> int:
                 }
             )
         if args.profile:
+            new.memo_clear()  # scored again: from the model, not from memory
             row["profile"] = _profile(measure, new, plan, n, new_tokens)
         report["benchmarks"][plan.benchmark] = row
         if not args.json:
