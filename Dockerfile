@@ -46,7 +46,7 @@ COPY --chown=ladder:ladder . .
 # collectstatic needs settings, not a database or a broker: placeholders for the build only.
 RUN SECRET_KEY=collectstatic-only-not-used-at-run-time DEBUG=0 CELERY_BROKER_URL=redis://redis:6379/0 \
         python manage.py collectstatic --noinput \
-    && mkdir -p /app/var && chown -R ladder:ladder /app/var /app/staticfiles \
+    && mkdir -p /app/var/board && chown -R ladder:ladder /app/var /app/staticfiles \
     && python -c "import importlib.util as u, sys; sys.exit('torch must not be in the web image' if u.find_spec('torch') else 0)"
 USER ladder
 EXPOSE 8000

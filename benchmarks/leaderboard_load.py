@@ -26,10 +26,12 @@ import argparse
 import http.client
 import os
 import random
+import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -225,7 +227,7 @@ def load_data(name: str) -> None:
 
 
 class Server:
-    def __init__(self, name: str, port: int, *, cache_ttl: int, workers: int) -> None:
+    def __init__(self, name: str, port: int, *, cache_ttl: int, workers: int, snapshot_dir: str = "") -> None:
         env = {
             **os.environ,
             "DATABASE_URL": db_url(name),
@@ -238,6 +240,7 @@ class Server:
             "LADDER_ANON_RATE": "1000000/second",
             "LOG_LEVEL": "WARNING",
             "DB_CONN_MAX_AGE": "60",
+            "LADDER_LEADERBOARD_SNAPSHOT_DIR": snapshot_dir,
         }
         self.port = port
         self.process = subprocess.Popen(
@@ -542,14 +545,28 @@ def board_main(args: argparse.Namespace) -> None:
     log(f"{' '.join(rebuild)}: {manage(args.db, *rebuild):.0f} s")
     with psycopg.connect(f"postgresql://postgres@127.0.0.1:5432/{args.db}", autocommit=True) as conn:
         conn.execute("ANALYZE evals_boardentry")
-    log(f"gunicorn: {args.workers} workers, response cache off")
-    server = Server(args.db, args.port, cache_ttl=0, workers=args.workers)
-    try:
+    snapshots = tempfile.mkdtemp(prefix="ladder-board-")
+
+    def first_requests(label: str) -> None:
         first = {}
         for path in ("/api/v1/leaderboard/", "/"):
             client = http.client.HTTPConnection("127.0.0.1", args.port, timeout=600)
             first[path] = fetch(client, path)[1] * 1000
-        log(f"  first requests after restart: API {first['/api/v1/leaderboard/']:.0f} ms, page {first['/']:.0f} ms")
+        log(
+            f"  first requests after a restart, {label}: API {first['/api/v1/leaderboard/']:.0f} ms, page {first['/']:.0f} ms"
+        )
+
+    log(f"gunicorn: {args.workers} workers, response cache off")
+    # Restarted with no saved copy of the board (after a rebuild elsewhere), then restarted again with the
+    # copy the first start saved (a deploy or a worker recycled).
+    server = Server(args.db, args.port, cache_ttl=0, workers=args.workers, snapshot_dir=snapshots)
+    try:
+        first_requests("no saved board (reads the table)")
+    finally:
+        server.stop()
+    server = Server(args.db, args.port, cache_ttl=0, workers=args.workers, snapshot_dir=snapshots)
+    try:
+        first_requests("from the saved board")
         started = time.monotonic()
         warm_up = run_varied_board(args.port, duration=5, concurrency=args.concurrency)
         log(f"  warm-up: {sum(len(v) for v in warm_up.values())} requests")
@@ -567,6 +584,7 @@ def board_main(args: argparse.Namespace) -> None:
         log(f"  RSS per web worker after: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
     finally:
         server.stop()
+        shutil.rmtree(snapshots, ignore_errors=True)
     if not args.keep:
         with psycopg.connect(admin_dsn(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')

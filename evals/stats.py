@@ -107,9 +107,18 @@ def rank_arrays(
     los: npt.NDArray[np.float64], his: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
     """rank_intervals over arrays of lower and upper bounds: (ranks, worst ranks), without a Python loop."""
-    n = len(los)
-    sorted_los = np.sort(los)
-    sorted_his = np.sort(his)
+    return rank_among_sorted(np.sort(los), np.sort(his), los, his)
+
+
+def rank_among_sorted(
+    sorted_los: npt.NDArray[np.float64],
+    sorted_his: npt.NDArray[np.float64],
+    los: npt.NDArray[np.float64],
+    his: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """(ranks, worst ranks) of the intervals (los, his) among a field of intervals given by its bounds,
+    each sorted ascending (the field may be larger than the rows asked about)."""
+    n = len(sorted_los)
     ranks = 1 + n - np.searchsorted(sorted_los, his, side="right")
     worsts = n - np.searchsorted(sorted_his, los, side="left")
     return ranks.astype(np.int64), worsts.astype(np.int64)

@@ -277,6 +277,9 @@ EVAL_DB_RETRY_DELAY = env.int("LADDER_EVAL_DB_RETRY_DELAY", default=30)
 # Seconds a computed leaderboard may be served from cache (0 = never cache). Finished runs bump the
 # cache generation at once; this bounds staleness only for changes made outside the services.
 LEADERBOARD_CACHE_TTL = env.int("LADDER_LEADERBOARD_CACHE_TTL", default=300)
+# Where web processes save each board's columnar copy, so a restarted worker starts from it instead of
+# reading the whole board table (evals/selectors/leaderboard/snapshot.py); empty = off.
+LEADERBOARD_SNAPSHOT_DIR = env.str("LADDER_LEADERBOARD_SNAPSHOT_DIR", default=str(VAR_DIR / "board"))
 
 # Closed-model endpoints (registry/services/endpoints.py): staff name a key VARIABLE per model, and the
 # eval workers send its value as a Bearer token. Only variables with this prefix can be named, so the

@@ -19,6 +19,7 @@ from evals.selectors.leaderboard import (
     MAX_PER_PAGE,
     MODEL_FILTER_KEYS,
     SCORE_MODES,
+    BoardModel,
     LeaderboardRow,
     RunInfo,
     Score,
@@ -26,7 +27,6 @@ from evals.selectors.leaderboard import (
     suites,
 )
 from evals.selectors.reported import CLAIM_STATUSES, ClaimCheck, ReportedRow
-from registry.models import LanguageModel
 from registry.selectors.models import ModelFilters
 
 PROVENANCE_CHOICES = ["all", "measured", "imported", "reported"]
@@ -143,19 +143,19 @@ def _pair(pair: tuple[float, float] | None, digits: int = 6) -> list[float] | No
     return None if pair is None else [round(pair[0], digits), round(pair[1], digits)]
 
 
-def model_data(model: LanguageModel) -> dict[str, Any]:
+def model_data(model: BoardModel) -> dict[str, Any]:
     return {
         "id": model.repo_id,
         "name": model.name,
-        "organization": model.organization.slug,
+        "organization": model.organization,
         "weights": model.weights,
         "parameters": model.parameters,
         "parameters_display": model.parameters_display,
-        "license": model.license.key if model.license else None,
-        "commercial_use": model.license.commercial_use if model.license else None,
-        "languages": [language.code for language in model.languages.all()],
+        "license": model.license,
+        "commercial_use": model.commercial_use,
+        "languages": list(model.languages),
         "modality": model.modality,
-        "base_model": model.base_model.repo_id if model.base_model else (model.base_model_ref or None),
+        "base_model": model.base_model,
     }
 
 
@@ -282,7 +282,9 @@ class LeaderboardOut(serializers.Serializer):
     previous = serializers.CharField(allow_null=True)
     results = LeaderboardRowOut(many=True)
     not_ranked_count = serializers.IntegerField()
-    not_ranked = LeaderboardRowOut(many=True, help_text="partial, incomplete or non-comparable runs (first 100)")
+    not_ranked = LeaderboardRowOut(
+        many=True, help_text="partial, incomplete or non-comparable runs (the first 100, on the first page only)"
+    )
 
 
 def claim_data(check: ClaimCheck | None) -> dict[str, Any] | None:
@@ -320,7 +322,7 @@ def reported_score_data(score: Any) -> dict[str, Any]:
 def reported_row_data(row: ReportedRow) -> dict[str, Any]:
     return {
         "rank": row.rank,
-        "model": model_data(row.model),
+        "model": model_data(BoardModel.of(row.model)),
         "score": reported_score_data(row.score),
         "other_figures": row.other_figures,
         "claim": claim_data(row.claim),

@@ -253,12 +253,12 @@ def test_the_table_read_side_query_count_does_not_grow_with_models(
     for i in range(n_models):
         complete_run(model(f"org/m{i:03}", languages=["en", "zh"]), 0.2 + i / 100)
     board_rebuild()
-    # First request of this process: the table's generation, the board's rows as columns, the page's rows,
-    # then their models, languages and runs.
-    with django_assert_num_queries(6):
+    # First request of this process: the table's generation, the board's rows as columns, the page's rows
+    # (with the model fields shown), then their runs.
+    with django_assert_num_queries(4):
         assert api_client.get("/api/v1/leaderboard/").json()["count"] == n_models
-    # Columns loaded: the generation, the page's rows, models, languages, runs; filters never query.
-    with django_assert_num_queries(5):
+    # Columns loaded: the generation, the page's rows, their runs; filters never query.
+    with django_assert_num_queries(3):
         body = api_client.get("/api/v1/leaderboard/", {"weights": "open", "language": "zh", "ordering": "-name"})
         assert body.json()["count"] == n_models
 
@@ -301,3 +301,175 @@ def test_a_board_copy_patched_with_the_changed_models_equals_a_reloaded_one():
     assert _columns(patched) == _columns(board_arrays_load(**board, generation=generation))
     assert [str(repo_id) for repo_id in patched.repo_id] == ["d/d", "a/a", "c/c"]
     assert patched.weights.equals("closed").tolist() == [True, False, True]
+
+
+BOARD = {"suite": "quick", "board": "overall", "provenance": "all", "method": "loglikelihood"}
+BOARD_KEY = tuple(BOARD.values())
+
+
+@pytest.fixture
+def snapshot_dir(settings, tmp_path):
+    from evals.selectors.leaderboard import columnar
+
+    settings.LEADERBOARD_SNAPSHOT_DIR = str(tmp_path / "board")
+    columnar._loaded.clear()  # a process that holds no copy yet (a restarted worker)
+    yield tmp_path / "board"
+    columnar._loaded.clear()
+
+
+def _restarted_worker_reads():
+    """What a process that holds no copy yet serves at the table's current generation."""
+    from evals.selectors.leaderboard import columnar
+
+    columnar._loaded.clear()
+    return columnar.board_arrays(**BOARD, generation=columnar.board_table_meta()[0])
+
+
+def test_a_restarted_worker_starts_from_the_saved_copy_and_patches_it_to_the_current_generation(
+    snapshot_dir, django_assert_max_num_queries
+):
+    from evals.selectors.leaderboard.columnar import board_arrays, board_arrays_load, board_table_meta
+    from evals.selectors.leaderboard.maintain import board_models_refresh
+    from evals.selectors.leaderboard.snapshot import board_snapshot_load, snapshot_path
+
+    complete_run(model("a/a", languages=["en", "zh"]), 0.7)
+    complete_run(model("b/b", weights="closed"), 0.4)
+    board_rebuild()
+    generation, _ready = board_table_meta()
+    first = board_arrays(**BOARD, generation=generation)  # a full read of the table saves the copy
+    assert snapshot_path(BOARD_KEY).is_file()
+    saved = board_snapshot_load(BOARD_KEY, rebuilt=generation[1])
+    assert saved is not None and _columns(saved) == _columns(first)
+    assert [str(r) for r in saved.repo_lower] == ["a/a", "b/b"] and saved.name_rank.tolist() == [0, 1]
+
+    # Restarted at the same generation: the saved copy, no read of the board's rows.
+    with django_assert_max_num_queries(1):  # the generation only
+        again = _restarted_worker_reads()
+    assert _columns(again) == _columns(first)
+
+    # A run finished since the copy was saved: the restarted worker patches the saved copy forward.
+    newer = complete_run(model("c/c"), 0.9)
+    board_models_refresh([newer.model_id])
+    generation = board_table_meta()[0]
+    patched = _restarted_worker_reads()
+    assert patched.generation == generation
+    assert _columns(patched) == _columns(board_arrays_load(**BOARD, generation=generation))
+    assert [str(r) for r in patched.repo_id] == ["c/c", "a/a", "b/b"]
+
+
+def test_a_copy_saved_before_a_rebuild_or_unreadable_is_ignored(snapshot_dir, caplog):
+    from evals.selectors.leaderboard.columnar import board_arrays, board_table_meta
+    from evals.selectors.leaderboard.snapshot import board_snapshot_load, snapshot_path
+
+    complete_run(model("a/a"), 0.7)
+    board_rebuild()
+    board_arrays(**BOARD, generation=board_table_meta()[0])
+    path = snapshot_path(BOARD_KEY)
+    saved_before = path.read_bytes()
+
+    complete_run(model("b/b"), 0.8)
+    board_rebuild()  # other rows, a new rebuild time: the saved copy no longer describes the table
+    rebuilt = board_table_meta()[0][1]
+    assert board_snapshot_load(BOARD_KEY, rebuilt=rebuilt) is None
+    assert [str(r) for r in _restarted_worker_reads().repo_id] == ["b/b", "a/a"]  # read from the table
+
+    path.write_bytes(saved_before[: len(saved_before) // 2])  # a truncated file (a full disk)
+    assert board_snapshot_load(BOARD_KEY, rebuilt=rebuilt) is None
+    assert "ignored" in caplog.text
+    assert [str(r) for r in _restarted_worker_reads().repo_id] == ["b/b", "a/a"]
+    assert board_snapshot_load(BOARD_KEY, rebuilt=rebuilt) is not None  # and saved again, whole
+
+
+def test_no_copy_is_saved_when_snapshots_are_off(snapshot_dir, settings):
+    settings.LEADERBOARD_SNAPSHOT_DIR = ""
+    complete_run(model("a/a"), 0.7)
+    board_rebuild()
+    assert [str(r) for r in _restarted_worker_reads().repo_id] == ["a/a"]
+    assert not snapshot_dir.exists()
+
+
+def test_rebuild_leaderboard_saves_every_board_for_the_web_workers(snapshot_dir, django_assert_max_num_queries):
+    from io import StringIO
+
+    from evals.selectors.leaderboard.columnar import board_table_meta
+    from evals.selectors.leaderboard.snapshot import board_snapshot_load
+
+    complete_run(model("a/a", languages=["zh"]), 0.7)
+    out = StringIO()
+    call_command("rebuild_leaderboard", stdout=out)
+    keys = set(BoardEntry.objects.values_list("suite", "board", "provenance", "method").distinct())
+    assert ("quick", "zh", "measured", "loglikelihood") in keys
+    assert f"saved {len(keys)} board copies" in out.getvalue()
+    rebuilt = board_table_meta()[0][1]
+    assert all(board_snapshot_load(key, rebuilt=rebuilt) is not None for key in keys)
+    with django_assert_max_num_queries(1):
+        assert [str(r) for r in _restarted_worker_reads().repo_id] == ["a/a"]
+
+
+def test_every_ordering_and_rank_equals_a_plain_sort_of_the_filtered_rows():
+    """The per-generation permutations and the one-sweep rank ordering give what sorting the filtered rows
+    themselves gives, with ties (equal scores, sizes, names; overlapping intervals) broken the same way."""
+    import random
+
+    from evals.selectors.leaderboard.columnar import board_mask, columnar_order
+    from evals.selectors.leaderboard.read import board_current
+
+    rng = random.Random(7)
+    for i in range(36):
+        scores = {key: round(rng.choice([0.3, 0.4, 0.45, 0.5, 0.6, 0.7]) + rng.random() * 0.05, 2) for key in QUICK}
+        complete_run(
+            model(
+                f"org{i % 3}/m{rng.randint(0, 20):02}-{i}",
+                parameters=rng.choice([None, 10**9, 7 * 10**9, 13 * 10**9]),
+                languages=rng.choice([["en"], ["en", "zh"]]),
+                weights=rng.choice(["open", "closed"]),
+            ),
+            scores,
+            n=rng.choice([20, 100]) if i % 9 else 100,
+        )
+    board_rebuild()
+    arrays = board_current(suite="quick", board="overall")
+    r = arrays.n_ranked
+    assert 20 < r < 36  # some runs on other items: listed, not ranked
+
+    def reference(filters, score, ordering):
+        mask = board_mask(arrays, filters)
+        keep = [p for p in range(r) if mask is None or mask[p]]
+        normalized = score == "normalized"
+        lo = arrays.lo_normalized if normalized else arrays.lo
+        hi = arrays.hi_normalized if normalized else arrays.hi
+        rank = {p: 1 + sum(lo[q] > hi[p] for q in keep) for p in keep}
+        worst = {p: sum(hi[q] >= lo[p] for q in keep) for p in keep}
+        value = arrays.average_normalized if normalized else arrays.average
+        name = ordering.lstrip("-")
+        sign = -1 if ordering.startswith("-") else 1
+        if name == "rank":
+            ordered = sorted(keep, key=lambda p: (rank[p], -value[p], int(arrays.id_order[p])))
+            ordered = ordered[::-1] if sign < 0 else ordered
+        elif name == "parameters":
+            known = [p for p in keep if arrays.parameters[p] == arrays.parameters[p] and arrays.parameters[p]]
+            ordered = sorted(known, key=lambda p: (sign * arrays.parameters[p], p)) + [
+                p for p in keep if p not in known
+            ]
+        else:
+            column = {
+                "name": arrays.name_rank,
+                "average": arrays.average,
+                "average_normalized": arrays.average_normalized,
+            }.get(name)
+            if column is None:
+                column = arrays.values[:, arrays.benchmarks.index(name)]
+            ordered = sorted(keep, key=lambda p: (sign * column[p], p))
+        return [(p, rank[p], worst[p]) for p in ordered]
+
+    orderings = ["rank", "-rank", "average", "-average", "average_normalized", "name", "-name", "parameters"]
+    orderings += ["-parameters", "-mmlu", "arc_easy"]
+    for filters in ({}, {"weights": "open"}, {"language": "zh"}, {"size": "mid"}, {"organization": "org1"}):
+        for score in ("raw", "normalized"):
+            for ordering in orderings:
+                order = columnar_order(arrays, filters=filters, score=score, ordering=ordering)
+                got = [
+                    (int(p), rank, worst)
+                    for p, (rank, worst) in zip(order.indexes, order.rank_range(0, len(order)), strict=True)
+                ]
+                assert got == reference(filters, score, ordering), (filters, score, ordering)

@@ -1,7 +1,8 @@
 """`python manage.py rebuild_leaderboard [--if-stale]`: recompute every board row from the runs.
 
 The rows are maintained as runs finish, so this is for a first deploy, a change of the build rules
-(`--if-stale` rebuilds only then, or when the rows were never built) or a repair.
+(`--if-stale` rebuilds only then, or when the rows were never built) or a repair. It then saves each board's
+columnar copy (LADDER_LEADERBOARD_SNAPSHOT_DIR), so restarted web workers start from it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from evals.selectors.leaderboard.cache import leaderboard_cache_bump
 from evals.selectors.leaderboard.maintain import board_is_stale, board_rebuild
+from evals.selectors.leaderboard.snapshot import board_snapshots_write
 
 
 class Command(BaseCommand):
@@ -31,3 +33,7 @@ class Command(BaseCommand):
         count = board_rebuild()
         leaderboard_cache_bump()
         self.stdout.write(f"leaderboard rebuilt: {count} rows in {time.monotonic() - started:.1f} s")
+        started = time.monotonic()
+        saved = board_snapshots_write()
+        if saved:
+            self.stdout.write(f"saved {saved} board copies for web workers in {time.monotonic() - started:.1f} s")

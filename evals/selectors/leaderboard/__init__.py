@@ -80,6 +80,7 @@ from evals.selectors.leaderboard.cache import (
     leaderboard_cache_put,
     leaderboard_cached,
 )
+from evals.selectors.leaderboard.columnar import BoardModel
 from evals.selectors.leaderboard.read import (
     ChartPoint,
     LeaderboardPage,
@@ -114,6 +115,7 @@ __all__ = [
     "SCORE_MODES",
     "Z95",
     "Averages",
+    "BoardModel",
     "ChartPoint",
     "CompareEntry",
     "LeaderboardError",

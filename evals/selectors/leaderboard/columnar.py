@@ -30,8 +30,9 @@ from evals import stats
 from evals.models import BoardChange, BoardEntry, BoardMeta
 from evals.selectors.leaderboard.boards import random_baseline
 from evals.selectors.leaderboard.build import board_check
-from evals.selectors.leaderboard.maintain import BOARD_VERSION
-from registry.models import License
+from evals.selectors.leaderboard.maintain import BOARD_VERSION, model_filter_columns
+from registry.formatting import parameters_display
+from registry.models import LanguageModel, License
 from registry.selectors.models import ModelFilters
 
 FloatArray = npt.NDArray[np.float64]
@@ -41,13 +42,59 @@ _STRINGS = np.dtypes.StringDType()
 _COMMERCIAL = (License.Commercial.YES, License.Commercial.RESTRICTED)
 
 
+class BoardModel(NamedTuple):
+    """A board row's model as the board table holds it (the registry's fields, copied into BoardEntry by
+    every write that changes them): what the pages, the API and the CSV show of a model, with no model query."""
+
+    pk: int
+    repo_id: str
+    name: str
+    organization: str  # slug
+    weights: str  # open | closed
+    parameters: int | None
+    license: str | None  # key
+    commercial_use: str | None  # yes | restricted | no | unknown
+    languages: tuple[str, ...]  # ISO 639-1 codes, sorted
+    modality: str
+    base_model: str | None  # the base's repo id, else the card's reference
+
+    @classmethod
+    def of(cls, model: LanguageModel) -> BoardModel:
+        """The registry model as the board holds it (model needs organization, license, base_model and
+        languages loaded, as registry.selectors.models.model_queryset does)."""
+        return cls.from_columns(model.pk, model_filter_columns(model))
+
+    @classmethod
+    def from_columns(cls, pk: int, columns: dict[str, Any]) -> BoardModel:
+        """From BoardEntry's model columns (maintain.model_filter_columns' keys)."""
+        return cls(
+            pk=pk,
+            repo_id=columns["repo_id"],
+            name=columns["name"],
+            organization=columns["organization_slug"],
+            weights=columns["weights"],
+            parameters=columns["parameters"],
+            license=columns["license_key"] or None,
+            commercial_use=columns["commercial_use"] or None,
+            languages=tuple(columns["languages"]),
+            modality=columns["modality"],
+            base_model=columns["base_repo_id"] or columns["base_model_ref"] or None,
+        )
+
+    @property
+    def parameters_display(self) -> str:
+        return parameters_display(self.parameters)
+
+    @property
+    def commercial_use_display(self) -> str:
+        return str(License.Commercial(self.commercial_use).label) if self.commercial_use else ""
+
+
 class CoreEntry(NamedTuple):
     """One board row as the read side hydrates it (columnar_entries reads the page's rows back)."""
 
-    model_pk: int
+    model: BoardModel
     run_id: int
-    repo_id: str
-    parameters: int | None
     values: tuple[float | None, ...]  # per board benchmark, raw 0..1
     stderrs: tuple[float | None, ...]
     ns: tuple[int | None, ...]
@@ -133,6 +180,8 @@ class BoardArrays:
     # The unfiltered board's orders at this generation, per (score, ordering): derived once, like the
     # columns (a copy patched to a new generation starts empty).
     unfiltered_orders: dict[tuple[str, str], ColumnarOrder] = field(default_factory=dict, init=False, repr=False)
+    # The ranked rows' positions per ordering (_permutation), derived once per generation like the orders.
+    permutations: dict[tuple[str, bool], IntArray] = field(default_factory=dict, init=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.pk)
@@ -226,19 +275,27 @@ def board_table_meta() -> tuple[tuple[int, float], bool]:
 def board_arrays(*, suite: str, board: str, provenance: str, method: str, generation: tuple[int, float]) -> BoardArrays:
     """The board's columns at this generation: when the generation moved, the copy this process holds is
     patched with the rows of the models changed since (BoardChange), or reloaded when too much changed or
-    the board was rebuilt."""
+    the board was rebuilt. A process holding no copy yet starts from the board's saved copy (snapshot.py)
+    when there is one, and saves one after each full read of the table."""
     key = (suite, board, provenance, method)
     current = _loaded.get(key)
     if current is not None and current.generation == generation:
         return current
     with _load_lock:
         current = _loaded.get(key)
+        if current is None:
+            from evals.selectors.leaderboard.snapshot import board_snapshot_load
+
+            current = board_snapshot_load(key, rebuilt=generation[1])
         if current is None or current.generation != generation:
             patched = _patch(current, generation) if current is not None else None
-            current = (
-                patched if patched is not None else board_arrays_load(suite, board, provenance, method, generation)
-            )
-            _loaded[key] = current
+            if patched is None:
+                from evals.selectors.leaderboard.snapshot import board_snapshot_save
+
+                patched = board_arrays_load(suite, board, provenance, method, generation)
+                board_snapshot_save(patched)
+            current = patched
+        _loaded[key] = current
     return current
 
 
@@ -526,15 +583,28 @@ def board_mask(arrays: BoardArrays, filters: dict[str, Any]) -> BoolArray | None
 
 @dataclass
 class ColumnarOrder:
-    """A filtered, ranked, ordered board: positions into the arrays, with rank and worst rank."""
+    """A filtered, ordered board: positions of its ranked rows in order, and of its not-ranked rows.
+
+    Ranks are computed for the rows asked for (rank_range), from the sorted interval bounds of the filtered
+    rows: 1 + the rows whose interval lies entirely above, and the worst rank, the rows not entirely below."""
 
     indexes: IntArray
-    ranks: IntArray
-    worsts: IntArray
     not_ranked: IntArray
+    sorted_los: FloatArray
+    sorted_his: FloatArray
+    lo: FloatArray  # the board's columns (every row), for the score the ranks are of
+    hi: FloatArray
 
     def __len__(self) -> int:
         return len(self.indexes)
+
+    def rank_range(self, start: int, stop: int) -> list[tuple[int, int]]:
+        """(rank, worst rank) of the rows at order positions start..stop."""
+        positions = self.indexes[start:stop]
+        ranks, worsts = stats.rank_among_sorted(
+            self.sorted_los, self.sorted_his, self.lo[positions], self.hi[positions]
+        )
+        return list(zip(ranks.tolist(), worsts.tolist(), strict=True))
 
 
 def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, ordering: str) -> ColumnarOrder:
@@ -552,48 +622,79 @@ def columnar_order(arrays: BoardArrays, *, filters: dict[str, Any], score: str, 
 
 
 def _order(arrays: BoardArrays, mask: BoolArray | None, score: str, name: str, descending: bool) -> ColumnarOrder:
-    n = len(arrays)
-    positions = np.arange(n, dtype=np.int64)
-    keep = positions[: arrays.n_ranked] if mask is None else np.flatnonzero(mask[: arrays.n_ranked])
-    others = positions[arrays.n_ranked :] if mask is None else arrays.n_ranked + np.flatnonzero(mask[arrays.n_ranked :])
+    """The filtered ranked rows in the asked order.
+
+    No sort of the board per request: each ordering is a permutation of the ranked rows derived once per
+    generation (_permutation), and the filtered rows are picked from it in order, as are the filtered rows'
+    sorted interval bounds that ranks are searched in. Only the rank ordering computes every row's rank: a
+    rank only grows as the upper bound falls, so the rows in upper-bound order are searched in one sweep,
+    then stably sorted by rank from the score's base order (best first, then id)."""
+    r = arrays.n_ranked
+    keep = None if mask is None else mask[:r]
+    others = np.arange(r, len(arrays), dtype=np.int64)
+    if mask is not None:
+        others = others[mask[r:]]
     normalized = score == "normalized"
-    lo = (arrays.lo_normalized if normalized else arrays.lo)[keep]
-    hi = (arrays.hi_normalized if normalized else arrays.hi)[keep]
-    ranks, worsts = stats.rank_arrays(lo, hi)
-    value = np.nan_to_num((arrays.average_normalized if normalized else arrays.average)[keep], nan=0.0)
-    # Stable sorts: the base order (best raw average, then id) breaks ties.
+    lo = arrays.lo_normalized if normalized else arrays.lo
+    hi = arrays.hi_normalized if normalized else arrays.hi
+    by_lo, by_hi = _permutation(arrays, ("lo", normalized)), _permutation(arrays, ("hi", normalized))
+    if keep is not None:
+        by_lo, by_hi = by_lo[keep[by_lo]], by_hi[keep[by_hi]]
+    sorted_los, sorted_his = lo[by_lo], hi[by_hi]
+    chosen = _permutation(arrays, ("score", normalized) if name == "rank" else (name, descending))
+    if keep is not None:
+        chosen = chosen[keep[chosen]]
     if name == "rank":
-        # rank, then score (best first), then id: the id order is the base order's among equal scores
-        order = np.lexsort((arrays.id_order[keep], -value, ranks))
-        if descending:
-            order = order[::-1]
-    elif name in ("average", "average_normalized"):
-        column = arrays.average if name == "average" else arrays.average_normalized
-        key = np.nan_to_num(column[keep], nan=0.0)
-        order = np.argsort(-key if descending else key, kind="stable")
-    elif name == "name":
-        name_rank = arrays.name_rank[keep]
-        order = np.argsort(-name_rank if descending else name_rank, kind="stable")
-    elif name == "parameters":
-        params = arrays.parameters[keep]
+        rank_of = np.empty(r, dtype=np.int64)
+        rank_of[by_hi] = 1 + len(by_hi) - np.searchsorted(sorted_los, sorted_his, side="right")
+        order = np.argsort(rank_of[chosen], kind="stable")
+        chosen = chosen[order[::-1] if descending else order]
+    return ColumnarOrder(indexes=chosen, not_ranked=others, sorted_los=sorted_los, sorted_his=sorted_his, lo=lo, hi=hi)
+
+
+def _permutation(arrays: BoardArrays, key: tuple[str, bool]) -> IntArray:
+    """The ranked rows' positions in one order, derived once per generation (a copy patched to a new
+    generation starts without them). Ties keep the board's base order (best raw average, then id), as a
+    stable sort of any subset of the rows would."""
+    known = arrays.permutations.get(key)
+    if known is None:
+        known = arrays.permutations[key] = _permutation_compute(arrays, *key)
+    return known
+
+
+def _permutation_compute(arrays: BoardArrays, name: str, flag: bool) -> IntArray:
+    r = arrays.n_ranked
+    positions = np.arange(r, dtype=np.int64)
+    if name in ("lo", "hi"):  # flag: normalized
+        column = getattr(arrays, f"{name}_normalized" if flag else name)[:r]
+        return np.argsort(column, kind="stable").astype(np.int64)
+    if name == "score":  # flag: normalized; best first, then id
+        value = np.nan_to_num((arrays.average_normalized if flag else arrays.average)[:r], nan=0.0)
+        return np.lexsort((arrays.id_order[:r], -value)).astype(np.int64)
+    if name == "chart":  # flag: normalized; rows with a size, by size, then best score first
+        params = arrays.parameters[:r]
+        with_params = positions[~np.isnan(params) & (np.nan_to_num(params) != 0)]
+        value = np.nan_to_num((arrays.average_normalized if flag else arrays.average)[with_params], nan=0.0)
+        return with_params[np.lexsort((-value, params[with_params]))]
+    descending = flag
+    if name == "parameters":
+        params = arrays.parameters[:r]
         known = ~np.isnan(params) & (np.nan_to_num(params) != 0)
-        with_params = np.flatnonzero(known)
+        with_params = positions[known]
         key = params[with_params]
         with_params = with_params[np.lexsort((with_params, -key if descending else key))]
-        order = np.concatenate([with_params, np.flatnonzero(~known)])
+        return np.concatenate([with_params, positions[~known]])
+    if name == "name":
+        column = arrays.name_rank[:r]
+    elif name in ("average", "average_normalized"):
+        column = np.nan_to_num(getattr(arrays, name)[:r], nan=0.0)
     else:
-        column = np.nan_to_num(arrays.values[keep, arrays.benchmarks.index(name)], nan=0.0)
-        order = np.argsort(-column if descending else column, kind="stable")
-    return ColumnarOrder(
-        indexes=keep[order],
-        ranks=ranks[order].astype(np.int64),
-        worsts=worsts[order].astype(np.int64),
-        not_ranked=others,
-    )
+        column = np.nan_to_num(arrays.values[:r, arrays.benchmarks.index(name)], nan=0.0)
+    return np.argsort(-column if descending else column, kind="stable").astype(np.int64)
 
 
 def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntry]:
-    """The rows at these positions as board lines, read back from the table (one query)."""
+    """The rows at these positions as board lines with their models, read back from the table (one query)."""
     if not positions:
         return []
     pks = [int(arrays.pk[p]) for p in positions]
@@ -603,8 +704,6 @@ def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntr
             "pk",
             "model_id",
             "run_id",
-            "repo_id",
-            "parameters",
             "values",
             "stderrs",
             "ns",
@@ -613,6 +712,7 @@ def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntr
             "average_se",
             "average_normalized",
             "average_normalized_se",
+            *_MODEL_FIELDS,
         )
     }
     entries = []
@@ -622,47 +722,66 @@ def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntr
             continue
         status = str(arrays.status[p])
         ranked = status == "ranked"
+        model = BoardModel.from_columns(row[1], dict(zip(_MODEL_FIELDS, row[11:], strict=True)))
         entries.append(
             CoreEntry(
-                row[1],
+                model,
                 row[2],
-                row[3],
-                row[4],
+                tuple(row[3]),
+                tuple(row[4]),
                 tuple(row[5]),
                 tuple(row[6]),
-                tuple(row[7]),
-                tuple(row[8]),
+                row[7] if ranked else None,
+                row[8] if ranked else None,
                 row[9] if ranked else None,
                 row[10] if ranked else None,
-                row[11] if ranked else None,
-                row[12] if ranked else None,
                 status,
             )
         )
     return entries
 
 
+_MODEL_FIELDS = (
+    "repo_id",
+    "name",
+    "organization_slug",
+    "weights",
+    "parameters",
+    "languages",
+    "license_key",
+    "commercial_use",
+    "base_repo_id",
+    "base_model_ref",
+    "modality",
+)  # BoardModel.from_columns' keys
+
+
 def columnar_chart(arrays: BoardArrays, order: ColumnarOrder, score: str, limit: int = 300) -> tuple[list[Any], int]:
-    """Score against parameters with the Pareto frontier, as read._chart computes it."""
+    """Score against parameters for the filtered ranked rows with a size: the Pareto frontier (no smaller model
+    scores higher) and the best `limit` rows, as points; and how many rows have a size."""
     from evals.selectors.leaderboard.read import ChartPoint
 
-    keep = order.indexes
-    params = arrays.parameters[keep]
-    known = ~np.isnan(params) & (np.nan_to_num(params) != 0)
-    idx = keep[known]
+    normalized = score == "normalized"
+    idx = _permutation(arrays, ("chart", normalized))  # by size, then best score first
+    if len(order) < arrays.n_ranked:
+        chosen = np.zeros(arrays.n_ranked, dtype=bool)
+        chosen[order.indexes] = True
+        idx = idx[chosen[idx]]
     if not len(idx):
         return [], 0
-    column = arrays.average_normalized if score == "normalized" else arrays.average
-    value = np.nan_to_num(column[idx], nan=0.0)
+    value = np.nan_to_num((arrays.average_normalized if normalized else arrays.average)[idx], nan=0.0)
     p = arrays.parameters[idx]
-    order_pv = np.lexsort((-value, p))  # by size, then best score first (Python's stable sort of the same)
-    idx, value, p = idx[order_pv], value[order_pv], p[order_pv]
     previous_best = np.concatenate([[-np.inf], np.maximum.accumulate(value)[:-1]])
     frontier = value > previous_best
-    top = np.argsort(-value, kind="stable")[:limit]
-    chosen = frontier.copy()
-    chosen[top] = True
-    drawn = np.flatnonzero(chosen)  # only the drawn points become Python objects
+    drawn_mask = frontier.copy()
+    if len(value) > limit:  # the best `limit` (ties in the order above), without sorting every row
+        threshold = np.partition(value, len(value) - limit)[len(value) - limit]
+        candidates = np.flatnonzero(value >= threshold)
+        top = candidates[np.argsort(-value[candidates], kind="stable")[:limit]]
+    else:
+        top = np.arange(len(value))
+    drawn_mask[top] = True
+    drawn = np.flatnonzero(drawn_mask)  # only the drawn points become Python objects
     points = [
         ChartPoint(str(repo_id), int(pp), float(v), bool(f))
         for repo_id, pp, v, f in zip(

@@ -22,6 +22,7 @@ from evals.selectors.leaderboard.boards import (
 from evals.selectors.leaderboard.build import board_check
 from evals.selectors.leaderboard.columnar import (
     BoardArrays,
+    BoardModel,
     ColumnarOrder,
     CoreEntry,
     board_arrays,
@@ -32,8 +33,6 @@ from evals.selectors.leaderboard.columnar import (
 )
 from evals.selectors.leaderboard.maintain import board_ensure
 from evals.selectors.runs import run_settings_public
-from registry.models import LanguageModel
-from registry.selectors.models import model_queryset
 
 # --- rows ------------------------------------------------------------------------------------
 
@@ -70,7 +69,7 @@ class RunInfo:
 class LeaderboardRow:
     rank: int | None
     rank_worst: int | None
-    model: LanguageModel
+    model: BoardModel
     average: float | None
     average_normalized: float | None
     ci95: tuple[float, float] | None
@@ -140,7 +139,7 @@ def board_current(*, suite: str, board: str, provenance: str = "all", method: st
 def board_rows_at(
     arrays: BoardArrays, positions: Sequence[int], ranks: Sequence[tuple[int, int] | None]
 ) -> list[LeaderboardRow]:
-    """The rows at these positions of the columnar copy, read back from the table and hydrated (4 queries);
+    """The rows at these positions of the columnar copy, read back from the table and hydrated (2 queries);
     rows deleted since the copy was loaded are left out."""
     entries = {e.run_id: e for e in columnar_entries(arrays, list(positions))}
     wanted: list[tuple[CoreEntry, int | None, int | None]] = []
@@ -154,10 +153,9 @@ def board_rows_at(
 def _hydrate(
     benchmarks: list[str], baselines: list[float], entries: list[tuple[CoreEntry, int | None, int | None]]
 ) -> list[LeaderboardRow]:
-    """Turn core entries into rows with their models and run provenance: 3 queries for any count."""
+    """Turn core entries into rows with their run provenance: 1 query for any count."""
     if not entries:
         return []
-    models = model_queryset().in_bulk([e.model_pk for e, _r, _w in entries])
     runs = {
         run.pk: run
         for run in EvalRun.objects.filter(pk__in=[e.run_id for e, _r, _w in entries]).only(
@@ -176,8 +174,8 @@ def _hydrate(
     }
     rows = []
     for entry, rank, worst in entries:
-        run, model = runs.get(entry.run_id), models.get(entry.model_pk)
-        if run is None or model is None:
+        run = runs.get(entry.run_id)
+        if run is None:
             # Deleted since this process cached the board (another process bumped the generation,
             # and a per-process cache has not seen it yet): leave the row out rather than fail.
             continue
@@ -202,7 +200,7 @@ def _hydrate(
             LeaderboardRow(
                 rank=rank,
                 rank_worst=worst,
-                model=model,
+                model=entry.model,
                 average=entry.average,
                 average_normalized=entry.average_normalized,
                 ci95=stats.interval(entry.average, entry.average_se),
@@ -243,7 +241,8 @@ def leaderboard_page(
     provenance: str = "all",
     method: str = DEFAULT_METHOD,
 ) -> LeaderboardPage:
-    """One page of the ranked board with the filtered not-ranked runs (and the chart data if asked).
+    """One page of the ranked board, with the first `not_ranked_limit` filtered not-ranked runs on the first
+    page (and the chart data if asked).
 
     Raises LeaderboardError for an unknown suite, board, score mode or ordering. Queries: one for the
     cache generation, then (cache warm) 3 to load the shown models and runs, plus 1 for the model
@@ -259,10 +258,9 @@ def leaderboard_page(
     page = max(1, page)
     start, stop = (page - 1) * per_page, page * per_page
     chosen = order.indexes[start:stop].tolist()
-    ranks: list[tuple[int, int] | None] = list(
-        zip(order.ranks[start:stop].tolist(), order.worsts[start:stop].tolist(), strict=True)
-    )
-    nr_chosen = order.not_ranked[:not_ranked_limit].tolist()
+    ranks: list[tuple[int, int] | None] = list(order.rank_range(start, stop))
+    # The rows that do not rank are listed with the first page of ranked ones (counted on every page).
+    nr_chosen = order.not_ranked[:not_ranked_limit].tolist() if page == 1 else []
     points, total_points = columnar_chart(arrays, order, score) if chart else ([], 0)
     frontier = {p.repo_id for p in points if p.on_frontier}
     hydrated = board_rows_at(arrays, chosen + nr_chosen, ranks + [None] * len(nr_chosen))
@@ -309,8 +307,7 @@ def leaderboard_rows(
 def _iter_rows(arrays: BoardArrays, order: ColumnarOrder, chunk: int = 1000) -> Iterator[LeaderboardRow]:
     for start in range(0, len(order), chunk):
         stop = start + chunk
-        ranks = zip(order.ranks[start:stop].tolist(), order.worsts[start:stop].tolist(), strict=True)
-        yield from board_rows_at(arrays, order.indexes[start:stop].tolist(), list(ranks))
+        yield from board_rows_at(arrays, order.indexes[start:stop].tolist(), list(order.rank_range(start, stop)))
 
 
 def leaderboard_export(
