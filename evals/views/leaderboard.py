@@ -7,13 +7,13 @@ in the cache (it holds nothing user-specific), so a warm page costs two cache re
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -44,6 +44,7 @@ from evals.selectors.reported import (
     runs_exist,
 )
 from evals.selectors.runs import flagged_runs_pending, run_list
+from evals.templatetags.evals_extras import ci_norm, ci_pct, norm, pct, pm_norm, pm_pct
 from registry.models import Language, LanguageModel, License
 from registry.selectors.models import SIZE_BUCKET_LABELS
 
@@ -236,8 +237,13 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str, 
     ordering = params["ordering"]
     # xgettext:no-python-format
     interval_word = _("95% interval")
-    for row in page.rows:
-        row.cells_html = _score_cells(row, page.benchmarks, normalized, interval_word)  # type: ignore[attr-defined]
+    words = _row_words()
+    rows_html = mark_safe(
+        "".join(
+            _ranked_row(row, _score_cells(row, page.benchmarks, normalized, interval_word), normalized, words)
+            for row in page.rows
+        )
+    )  # built by _ranked_row: numbers formatted, every text escaped
     for row in page.not_ranked:
         row.cells_html = _plain_cells(row, page.benchmarks)  # type: ignore[attr-defined]
 
@@ -268,6 +274,7 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str, 
     ]
     context = {
         "page": page,
+        "rows_html": rows_html,
         "params": params,
         "query": query,
         "normalized": normalized,
@@ -307,28 +314,93 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str, 
         return render_to_string("evals/partials/leaderboard_body.html", context)
 
 
+# The board's repeated markup (score cells, chart dots) is built with f-strings: hundreds of cells per page
+# through format_html were most of the page's time. Every text that is not a number goes through html.escape
+# (what django.utils.html.escape does), numbers are formatted here.
+_NO_SCORE = '<td class="score">–</td>'
+
+
 def _score_cells(row: Any, keys: list[str], normalized: bool, interval_word: str) -> str:
-    """The score cells of one row as HTML (one format call per cell, not a template loop: 100 rows x 10
-    benchmarks is most of the page's rendering time)."""
+    """The score cells of one row as HTML."""
     cells = []
+    word = escape(interval_word)
     for key in keys:
         score = row.scores.get(key)
         if score is None:
-            cells.append(mark_safe('<td class="score">–</td>'))  # a constant
+            cells.append(_NO_SCORE)
             continue
         if normalized:
             value, pair, scale = score.normalized, score.ci95_normalized, 1.0
         else:
             value, pair, scale = score.value, score.ci95, 100.0
+        metric = escape(str(score.metric))
         if pair:
             half = f"±{(pair[1] - pair[0]) / 2 * scale:.1f}"
-            title = f"{score.metric}, n={score.n}, {interval_word} {pair[0] * scale:.1f}–{pair[1] * scale:.1f}"
+            title = f"{metric}, n={score.n}, {word} {pair[0] * scale:.1f}–{pair[1] * scale:.1f}"
         else:
-            half, title = "", f"{score.metric}, n={score.n}"
-        cells.append(
-            format_html('<td class="score">{} <small title="{}">{}</small></td>', f"{value * scale:.1f}", title, half)
+            half, title = "", f"{metric}, n={score.n}"
+        cells.append(f'<td class="score">{value * scale:.1f} <small title="{title}">{half}</small></td>')
+    return mark_safe("".join(cells))  # numbers formatted here, every text escaped
+
+
+def _row_words() -> dict[str, str]:
+    """The words of a ranked row, translated and escaped once per page."""
+    return {
+        key: escape(str(text))
+        for key, text in {
+            "rank_range": _("rank range"),
+            "open": _("open"),
+            "closed": _("closed"),
+            "commercial_use": _("commercial use"),
+            "imported_title": _("imported: an lm-evaluation-harness run made elsewhere, read from its output files"),
+            "imported": _("imported"),
+            "frontier": _("on the Pareto frontier: no smaller model scores higher"),
+            # xgettext:no-python-format
+            "interval": _("95% interval"),
+            "revision": _("revision"),
+            "engine": _("engine"),
+        }.items()
+    }
+
+
+def _ranked_row(row: Any, cells: str, normalized: bool, words: dict[str, str]) -> str:
+    """One ranked row of the board as HTML (50 to 500 per page: a template loop was most of the page's time)."""
+    model, run = row.model, row.run
+    repo_id = escape(model.repo_id)
+    rank_range = "" if row.rank_worst == row.rank else f'<small class="rank-range">–{row.rank_worst}</small>'
+    badges = [
+        f'<span class="badge open">{words["open"]}</span>'
+        if model.weights == "open"
+        else f'<span class="badge closed">{words["closed"]}</span>'
+    ]
+    if model.license:
+        badges.append(
+            f'<span class="badge license" title="{words["commercial_use"]}: {escape(str(model.commercial_use_display))}">'
+            f"{escape(model.license)}</span>"
         )
-    return mark_safe("".join(cells))  # every part went through format_html
+    badges.extend(f'<span class="badge lang">{escape(code)}</span>' for code in model.languages)
+    if run.provenance == "imported":
+        badges.append(f'<span class="badge imported" title="{words["imported_title"]}">{words["imported"]}</span>')
+    if row.on_frontier:
+        badges.append(f'<span class="badge frontier" title="{words["frontier"]}">★</span>')
+    if normalized:
+        average, interval, half = (
+            norm(row.average_normalized),
+            ci_norm(row.ci95_normalized),
+            pm_norm(row.ci95_normalized),
+        )
+    else:
+        average, interval, half = pct(row.average), ci_pct(row.ci95), pm_pct(row.ci95)
+    return (
+        f'<tr><td class="rank" title="{words["rank_range"]} {row.rank}–{row.rank_worst}">{row.rank}{rank_range}</td>'
+        f'<th scope="row" class="model"><a href="/models/{repo_id}/">{repo_id}</a> <span class="badges">'
+        f"{' '.join(badges)}</span></th>"
+        f'<td class="size">{escape(model.parameters_display) or "–"}</td>'
+        f'<td class="avg"><strong>{average}</strong> <small title="{words["interval"]} {interval}">{half}</small></td>'
+        f"{cells}"
+        f'<td class="run"><a href="/runs/{int(run.id)}/" title="{words["revision"]} {escape(run.sha)}, '
+        f'{words["engine"]} {escape(run.engine_version)}">#{int(run.id)}</a></td></tr>\n'
+    )
 
 
 def _plain_cells(row: Any, keys: list[str]) -> str:
@@ -336,34 +408,24 @@ def _plain_cells(row: Any, keys: list[str]) -> str:
     for key in keys:
         score = row.scores.get(key)
         if score is None:
-            cells.append(mark_safe('<td class="score">–</td>'))  # a constant
+            cells.append(_NO_SCORE)
         else:
-            cells.append(
-                format_html('<td class="score">{} <small>n={}</small></td>', f"{score.value * 100:.1f}", score.n)
-            )
-    return mark_safe("".join(cells))  # every part went through format_html
+            cells.append(f'<td class="score">{score.value * 100:.1f} <small>n={score.n}</small></td>')
+    return mark_safe("".join(cells))  # numbers only
 
 
 def _dots(chart: Any) -> str:
-    """The chart's dots as SVG (a few hundred elements: cheaper as one join than as a template loop)."""
+    """The chart's dots as SVG (a few hundred elements)."""
     if chart is None:
         return ""
-    return format_html_join(
-        "",
-        '<a href="{}"><circle cx="{}" cy="{}" r="{}" class="{}" fill="{}" fill-opacity="0.6"><title>{}</title></circle></a>',
-        (
-            (
-                d.href,
-                d.x,
-                d.y,
-                5 if d.frontier else 3.5,
-                "dot frontier-dot" if d.frontier else "dot",
-                "#d9822b" if d.frontier else "#2952cc",
-                d.label,
-            )
-            for d in chart.dots
-        ),
-    )
+    parts = []
+    for d in chart.dots:
+        style = 'r="5" class="dot frontier-dot" fill="#d9822b"' if d.frontier else 'r="3.5" class="dot" fill="#2952cc"'
+        parts.append(
+            f'<a href="{escape(d.href)}"><circle cx="{float(d.x)}" cy="{float(d.y)}" {style} fill-opacity="0.6">'
+            f"<title>{escape(d.label)}</title></circle></a>"
+        )
+    return mark_safe("".join(parts))  # numbers formatted here, every text escaped
 
 
 def compare(request: HttpRequest) -> HttpResponse:
