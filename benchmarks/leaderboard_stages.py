@@ -1,0 +1,103 @@
+"""Where one leaderboard request's time goes: one client, in process, against a board leaderboard_load.py filled.
+
+Run after `benchmarks/leaderboard_load.py --board --models N --keep` (which leaves the scratch database):
+
+    .venv/bin/python benchmarks/leaderboard_stages.py [--db ladder_load] [--requests 300]
+
+It prints, over the same kind of varied requests as the load benchmark (random filters, ordering, score, board,
+page of 50; no response cache):
+1. p50/p90 of whole requests through Django's test client, API and page apart (no HTTP, no queueing);
+2. p50/p90 of each stage of an API request: the generation query, masks and order, the chart, reading the page's
+   rows, hydrating them (runs, score objects), serializing and JSON.
+The first request of each board (loading its columns, or reading its saved copy) is left out of the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _summary(name: str, values: list[float]) -> str:
+    values = sorted(values)
+    return f"{name:12s} n={len(values):4d}  p50 {statistics.median(values):6.1f} ms  p90 {values[int(len(values) * 0.9)]:6.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", default="ladder_load")
+    parser.add_argument("--requests", type=int, default=300)
+    args = parser.parse_args()
+    os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{args.db}"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.base"
+    os.environ["LADDER_LEADERBOARD_CACHE_TTL"] = "0"
+    import django
+
+    django.setup()
+    from django.test import Client
+    from leaderboard_load import varied_board_path
+
+    from evals.api.leaderboard_serializers import leaderboard_row_data
+    from evals.selectors.leaderboard import columnar, read
+
+    rng = random.Random(1)
+    paths = [varied_board_path(rng) for _ in range(args.requests)]
+    client = Client(HTTP_HOST="127.0.0.1")
+    for board in ("overall", "en", "zh"):  # load each board's columns first: not part of a request's figure
+        client.get(f"/api/v1/leaderboard/?board={board}")
+    whole: dict[str, list[float]] = {"API": [], "page": []}
+    for path in paths:
+        started = time.perf_counter()
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        whole["API" if path.startswith("/api/") else "page"].append((time.perf_counter() - started) * 1000)
+    print("whole requests, one client, in process")
+    for name, values in whole.items():
+        print("  " + _summary(name, values))
+
+    stages: dict[str, list[float]] = {
+        name: [] for name in ("generation", "order", "chart", "rows", "hydrate", "serialize", "json")
+    }
+    for path in paths:
+        query = dict(parse_qsl(urlsplit(path).query))
+        board, score, ordering = query.pop("board", "overall"), query.pop("score"), query.pop("ordering")
+        page = int(query.pop("page"))
+        query.pop("per_page")
+        marks = [time.perf_counter()]
+        arrays = read.board_current(suite="quick", board=board)
+        marks.append(time.perf_counter())
+        order = columnar.columnar_order(arrays, filters=query, score=score, ordering=ordering)
+        marks.append(time.perf_counter())
+        columnar.columnar_chart(arrays, order, score)
+        marks.append(time.perf_counter())
+        start, stop = (page - 1) * 50, page * 50
+        positions = order.indexes[start:stop].tolist()
+        columnar.columnar_entries(arrays, positions)
+        marks.append(time.perf_counter())
+        rows = read.board_rows_at(arrays, positions, order.rank_range(start, stop))  # reads the rows again
+        marks.append(time.perf_counter())
+        data = [leaderboard_row_data(row) for row in rows]
+        marks.append(time.perf_counter())
+        json.dumps(data)
+        marks.append(time.perf_counter())
+        for i, name in enumerate(stages):
+            stages[name].append((marks[i + 1] - marks[i]) * 1000)
+    stages["hydrate"] = [h - r for h, r in zip(stages["hydrate"], stages["rows"], strict=True)]
+    print("stages of an API request (a page of 50 rows)")
+    for name, values in stages.items():
+        print("  " + _summary(name, values))
+
+
+if __name__ == "__main__":
+    main()
