@@ -15,6 +15,7 @@ The first request of each board (loading its columns, or reading its saved copy)
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import random
@@ -26,7 +27,6 @@ from urllib.parse import parse_qsl, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def _summary(name: str, values: list[float]) -> str:
@@ -46,7 +46,13 @@ def main() -> None:
 
     django.setup()
     from django.test import Client
-    from leaderboard_load import varied_board_path
+
+    # The load benchmark's request mix, read from the script beside this one.
+    spec = importlib.util.spec_from_file_location("leaderboard_load", ROOT / "benchmarks" / "leaderboard_load.py")
+    assert spec is not None and spec.loader is not None
+    load = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(load)
+    varied_board_path = load.varied_board_path
 
     from evals.api.leaderboard_serializers import leaderboard_row_data
     from evals.selectors.leaderboard import columnar, read
