@@ -24,7 +24,8 @@ from evals.api.leaderboard_serializers import (
     LeaderboardQuerySerializer,
     ReportedLeaderboardOut,
     SuiteOut,
-    leaderboard_row_data,
+    json_bytes,
+    leaderboard_row_json,
     model_filters,
     reported_row_data,
 )
@@ -140,7 +141,7 @@ class LeaderboardApi(APIView):
         if provenance == "reported":
             return Response(reported_board_data(params))
 
-        def compute() -> dict[str, Any]:
+        def rendered() -> bytes:
             page = leaderboard_page(
                 suite=params["suite"],
                 board=params["board"],
@@ -152,7 +153,7 @@ class LeaderboardApi(APIView):
                 provenance=provenance,
                 method=params.get("method") or DEFAULT_METHOD,
             )
-            return {
+            head = {
                 "provenance": page.provenance,
                 "method": page.method,
                 "suite": page.suite,
@@ -164,16 +165,19 @@ class LeaderboardApi(APIView):
                 "page": page.page,
                 "per_page": page.per_page,
                 "pages": page.pages,
-                "results": [leaderboard_row_data(row) for row in page.rows],
-                "not_ranked_count": page.not_ranked_count,
-                "not_ranked": [leaderboard_row_data(row) for row in page.not_ranked],
             }
-
-        def rendered() -> bytes:
-            body = compute()
-            body["next"] = _page_url(request, body["page"] + 1) if body["page"] < body["pages"] else None
-            body["previous"] = _page_url(request, body["page"] - 1) if body["page"] > 1 else None
-            return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            # The rows arrive as JSON (leaderboard_row_json), spliced into the body in LeaderboardOut's order.
+            tail = {
+                "next": _page_url(request, page.page + 1) if page.page < page.pages else None,
+                "previous": _page_url(request, page.page - 1) if page.page > 1 else None,
+            }
+            return b'%b,"results":[%b],"not_ranked_count":%d,"not_ranked":[%b],%b' % (
+                json_bytes(head)[:-1],
+                b",".join(leaderboard_row_json(row) for row in page.rows),
+                page.not_ranked_count,
+                b",".join(leaderboard_row_json(row) for row in page.not_ranked),
+                json_bytes(tail)[1:],
+            )
 
         # The JSON is cached as bytes: a warm request is a cache read, no serialization. Links are
         # absolute, so the key names the host too.

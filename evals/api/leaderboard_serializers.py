@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
@@ -204,6 +205,35 @@ def leaderboard_row_data(row: LeaderboardRow) -> dict[str, Any]:
         "scores": {key: score_data(score) for key, score in row.scores.items()},
         "run": run_data(row.run),
     }
+
+
+def json_bytes(value: Any) -> bytes:
+    """value as the API's compact JSON (UTF-8, no ASCII escapes)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# leaderboard_row_data's keys around the ones that depend on the request (rank, rank_worst, on_frontier).
+_ROW_HEAD = ("status", "model", "average", "average_normalized", "ci95", "ci95_normalized", "stderr")
+_ROW_TAIL = ("scores", "run")
+
+
+def leaderboard_row_json(row: LeaderboardRow) -> bytes:
+    """leaderboard_row_data(row) as JSON: what does not depend on the request is serialized once per row
+    and kept with it (LeaderboardRow.rendered), so a memoized row costs a string join."""
+    parts = row.rendered.get("api")
+    if parts is None:
+        data = leaderboard_row_data(row)
+        parts = row.rendered["api"] = (
+            json_bytes({key: data[key] for key in _ROW_HEAD})[1:-1],
+            json_bytes({key: data[key] for key in _ROW_TAIL})[1:-1],
+        )
+    return b'{"rank":%b,"rank_worst":%b,%b,"on_frontier":%b,%b}' % (
+        b"null" if row.rank is None else b"%d" % row.rank,
+        b"null" if row.rank_worst is None else b"%d" % row.rank_worst,
+        parts[0],
+        b"true" if row.on_frontier else b"false",
+        parts[1],
+    )
 
 
 class ModelOut(serializers.Serializer):

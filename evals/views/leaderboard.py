@@ -239,10 +239,7 @@ def _render_board(params: dict[str, Any], query: dict[str, str], language: str, 
     interval_word = _("95% interval")
     words = _row_words()
     rows_html = mark_safe(
-        "".join(
-            _ranked_row(row, _score_cells(row, page.benchmarks, normalized, interval_word), normalized, words)
-            for row in page.rows
-        )
+        "".join(_ranked_row(row, page.benchmarks, normalized, interval_word, words, language) for row in page.rows)
     )  # built by _ranked_row: numbers formatted, every text escaped
     for row in page.not_ranked:
         row.cells_html = _plain_cells(row, page.benchmarks)  # type: ignore[attr-defined]
@@ -363,11 +360,29 @@ def _row_words() -> dict[str, str]:
     }
 
 
-def _ranked_row(row: Any, cells: str, normalized: bool, words: dict[str, str]) -> str:
-    """One ranked row of the board as HTML (50 to 500 per page: a template loop was most of the page's time)."""
+def _ranked_row(
+    row: Any, keys: list[str], normalized: bool, interval_word: str, words: dict[str, str], language: str
+) -> str:
+    """One ranked row of the board as HTML (50 to 500 per page: a template loop was most of the page's time).
+    What does not depend on the request (all but the rank and the frontier badge) is built once per row,
+    score mode and language, and kept with the row (LeaderboardRow.rendered)."""
+    key = ("html", normalized, language)
+    parts = row.rendered.get(key)
+    if parts is None:
+        cells = _score_cells(row, keys, normalized, interval_word)
+        parts = row.rendered[key] = _ranked_row_parts(row, cells, normalized, words)
+    rank_range = "" if row.rank_worst == row.rank else f'<small class="rank-range">–{row.rank_worst}</small>'
+    frontier = f' <span class="badge frontier" title="{words["frontier"]}">★</span>' if row.on_frontier else ""
+    return (
+        f'<tr><td class="rank" title="{words["rank_range"]} {row.rank}–{row.rank_worst}">{row.rank}{rank_range}</td>'
+        f"{parts[0]}{frontier}{parts[1]}"
+    )
+
+
+def _ranked_row_parts(row: Any, cells: str, normalized: bool, words: dict[str, str]) -> tuple[str, str]:
+    """A ranked row's HTML after the rank cell, in two parts: up to the frontier badge, and after it."""
     model, run = row.model, row.run
     repo_id = escape(model.repo_id)
-    rank_range = "" if row.rank_worst == row.rank else f'<small class="rank-range">–{row.rank_worst}</small>'
     badges = [
         f'<span class="badge open">{words["open"]}</span>'
         if model.weights == "open"
@@ -381,8 +396,6 @@ def _ranked_row(row: Any, cells: str, normalized: bool, words: dict[str, str]) -
     badges.extend(f'<span class="badge lang">{escape(code)}</span>' for code in model.languages)
     if run.provenance == "imported":
         badges.append(f'<span class="badge imported" title="{words["imported_title"]}">{words["imported"]}</span>')
-    if row.on_frontier:
-        badges.append(f'<span class="badge frontier" title="{words["frontier"]}">★</span>')
     if normalized:
         average, interval, half = (
             norm(row.average_normalized),
@@ -391,16 +404,19 @@ def _ranked_row(row: Any, cells: str, normalized: bool, words: dict[str, str]) -
         )
     else:
         average, interval, half = pct(row.average), ci_pct(row.ci95), pm_pct(row.ci95)
-    return (
-        f'<tr><td class="rank" title="{words["rank_range"]} {row.rank}–{row.rank_worst}">{row.rank}{rank_range}</td>'
+    head = (
         f'<th scope="row" class="model"><a href="/models/{repo_id}/">{repo_id}</a> <span class="badges">'
-        f"{' '.join(badges)}</span></th>"
+        f"{' '.join(badges)}"
+    )
+    tail = (
+        "</span></th>"
         f'<td class="size">{escape(model.parameters_display) or "–"}</td>'
         f'<td class="avg"><strong>{average}</strong> <small title="{words["interval"]} {interval}">{half}</small></td>'
         f"{cells}"
         f'<td class="run"><a href="/runs/{int(run.id)}/" title="{words["revision"]} {escape(run.sha)}, '
         f'{words["engine"]} {escape(run.engine_version)}">#{int(run.id)}</a></td></tr>\n'
     )
+    return head, tail
 
 
 def _plain_cells(row: Any, keys: list[str]) -> str:

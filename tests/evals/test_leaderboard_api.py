@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 
 import pytest
 
-from evals.selectors.leaderboard import leaderboard_cache_bump
+from evals.api.leaderboard_serializers import leaderboard_row_data
+from evals.selectors.leaderboard import leaderboard_cache_bump, leaderboard_page
 from evals.selectors.leaderboard.maintain import board_models_refresh, board_rebuild
 from evals.suites import SUITES
 from tests.evals.factories import complete_run, model
@@ -133,15 +135,59 @@ def test_leaderboard_api_query_count_does_not_grow_with_models(api_client, djang
     for i in range(n_models):
         complete_run(model(f"org/m{i:03}", languages=["en", "zh"]), 0.2 + i / 100)
     board_rebuild()  # what migrate's `rebuild_leaderboard --if-stale` does
+    first = {"per_page": 5}
     # Cold: the board table's generation, its columnar copy (one query), then the page's rows (with the model
     # fields shown) and their runs.
     with django_assert_num_queries(4):
-        assert api_client.get("/api/v1/leaderboard/").json()["count"] == n_models
+        assert api_client.get("/api/v1/leaderboard/", first).json()["count"] == n_models
     # Warm: the body is cached under the current generation.
     with django_assert_num_queries(0):
-        assert api_client.get("/api/v1/leaderboard/").status_code == 200
-    with django_assert_num_queries(3):  # columnar copy loaded: generation, page's rows, runs
-        assert api_client.get("/api/v1/leaderboard/", {"weights": "open"}).json()["count"] == n_models
+        assert api_client.get("/api/v1/leaderboard/", first).status_code == 200
+    # Columnar copy loaded, the same rows hydrated and kept (RowMemo): only the generation.
+    with django_assert_num_queries(1):
+        assert api_client.get("/api/v1/leaderboard/", {**first, "weights": "open"}).json()["count"] == n_models
+    # Rows not shown before: generation, page's rows, runs.
+    with django_assert_num_queries(3):
+        assert len(api_client.get("/api/v1/leaderboard/", {**first, "page": 2}).json()["results"]) == 5
+
+
+def test_leaderboard_api_rows_are_the_rows_serialized_with_their_frontier_and_come_again_from_the_memo(
+    api_client, django_assert_num_queries
+):
+    complete_run(model("org/small", parameters=1_000_000_000), 0.5)
+    complete_run(model("org/big", parameters=7_000_000_000), 0.7)
+    complete_run(model("org/bigger-worse", parameters=13_000_000_000), 0.4)
+    complete_run(model("org/unsized", parameters=None), 0.6)
+    complete_run(model("org/partial"), 0.9, is_partial=True, limit=10)
+    board_rebuild()
+
+    body = api_client.get("/api/v1/leaderboard/").json()
+
+    page = leaderboard_page(suite="quick")
+    assert body["results"] == json.loads(json.dumps([leaderboard_row_data(row) for row in page.rows]))
+    assert body["not_ranked"] == json.loads(json.dumps([leaderboard_row_data(row) for row in page.not_ranked]))
+    assert [r["model"]["id"] for r in body["not_ranked"]] == ["org/partial"]
+    # The score/size Pareto frontier: no smaller model scores higher; a model without a size is not on it.
+    assert {r["model"]["id"]: r["on_frontier"] for r in body["results"]} == {
+        "org/big": True,
+        "org/unsized": False,
+        "org/small": True,
+        "org/bigger-worse": False,
+    }
+    # Another ordering of rows already shown: the generation is the one query, the rows and their JSON are
+    # the memoized ones, with this request's ranks.
+    with django_assert_num_queries(1):
+        by_name = api_client.get("/api/v1/leaderboard/", {"ordering": "name"}).json()
+    assert [r["model"]["id"] for r in by_name["results"]] == sorted(r["model"]["id"] for r in body["results"])
+    assert sorted(by_name["results"], key=lambda r: r["model"]["id"]) == sorted(
+        body["results"], key=lambda r: r["model"]["id"]
+    )
+    # Filtered, the ranks and the frontier are the filtered rows' own.
+    big_only = api_client.get("/api/v1/leaderboard/", {"min_params": "5B"}).json()
+    assert [(r["model"]["id"], r["rank"], r["on_frontier"]) for r in big_only["results"]] == [
+        ("org/big", 1, True),
+        ("org/bigger-worse", 2, False),
+    ]
 
 
 def test_leaderboard_csv_exports_every_filtered_row_with_a_header_and_provenance(api_client):

@@ -256,11 +256,14 @@ def test_the_table_read_side_query_count_does_not_grow_with_models(
     # First request of this process: the table's generation, the board's rows as columns, the page's rows
     # (with the model fields shown), then their runs.
     with django_assert_num_queries(4):
-        assert api_client.get("/api/v1/leaderboard/").json()["count"] == n_models
+        assert api_client.get("/api/v1/leaderboard/", {"per_page": 5}).json()["count"] == n_models
     # Columns loaded: the generation, the page's rows, their runs; filters never query.
+    query = {"weights": "open", "language": "zh", "ordering": "name", "per_page": 5}
     with django_assert_num_queries(3):
-        body = api_client.get("/api/v1/leaderboard/", {"weights": "open", "language": "zh", "ordering": "-name"})
-        assert body.json()["count"] == n_models
+        assert api_client.get("/api/v1/leaderboard/", query).json()["count"] == n_models
+    # Those rows again, ranked by another score: hydrated once per generation (RowMemo), only the generation.
+    with django_assert_num_queries(1):
+        assert api_client.get("/api/v1/leaderboard/", {**query, "score": "normalized"}).json()["count"] == n_models
 
 
 def _columns(arrays):
@@ -473,3 +476,33 @@ def test_every_ordering_and_rank_equals_a_plain_sort_of_the_filtered_rows():
                     for p, (rank, worst) in zip(order.indexes, order.rank_range(0, len(order)), strict=True)
                 ]
                 assert got == reference(filters, score, ordering), (filters, score, ordering)
+
+
+@pytest.mark.parametrize("memo_rows", [0, 3, 2000])
+def test_the_row_memo_off_small_or_large_gives_the_same_bodies_and_forgets_its_oldest_rows(
+    api_client, settings, memo_rows
+):
+    """RowMemo keeps hydrated rows per board generation: whatever its size, every body is the one computed
+    without it, and a full memo drops the rows it took first."""
+    from evals.selectors.leaderboard.columnar import _loaded
+    from evals.selectors.leaderboard.read import board_current, row_memo
+
+    settings.LEADERBOARD_CACHE_TTL = 0
+    for i in range(8):
+        complete_run(model(f"org/m{i}", parameters=(i + 1) * 1_000_000_000, languages=["en"]), 0.3 + i / 20)
+    board_rebuild()
+    queries = [{"per_page": 3}, {"per_page": 3, "page": 2}, {"ordering": "name"}, {"min_params": "4B"}, {}]
+    settings.LEADERBOARD_ROW_MEMO = 0
+    _loaded.clear()
+    expected = [api_client.get("/api/v1/leaderboard/", q).json() for q in queries]
+
+    settings.LEADERBOARD_ROW_MEMO = memo_rows
+    _loaded.clear()
+    for _ in range(2):
+        assert [api_client.get("/api/v1/leaderboard/", q).json() for q in queries] == expected
+    memo = row_memo(board_current(suite="quick", board="overall"))
+    assert len(memo.rows) == min(memo_rows, 8)
+    if memo_rows == 3:  # the last request showed every row, best first: the memo holds the last three taken
+        assert [row.model.repo_id for row in memo.rows.values()] == ["org/m2", "org/m1", "org/m0"]
+    if memo_rows == 2000:
+        assert memo.hits > 0

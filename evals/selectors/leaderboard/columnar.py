@@ -182,6 +182,8 @@ class BoardArrays:
     unfiltered_orders: dict[tuple[str, str], ColumnarOrder] = field(default_factory=dict, init=False, repr=False)
     # The ranked rows' positions per ordering (_permutation), derived once per generation like the orders.
     permutations: dict[tuple[str, bool], IntArray] = field(default_factory=dict, init=False, repr=False)
+    # What readers derive from single rows at this generation (read.py's hydrated rows), by reader.
+    memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.pk)
@@ -594,6 +596,8 @@ class ColumnarOrder:
     sorted_his: FloatArray
     lo: FloatArray  # the board's columns (every row), for the score the ranks are of
     hi: FloatArray
+    # columnar_frontier's answer, kept with an order that is cached (the unfiltered board's).
+    frontier: Frontier | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return len(self.indexes)
@@ -756,23 +760,44 @@ _MODEL_FIELDS = (
 )  # BoardModel.from_columns' keys
 
 
-def columnar_chart(arrays: BoardArrays, order: ColumnarOrder, score: str, limit: int = 300) -> tuple[list[Any], int]:
-    """Score against parameters for the filtered ranked rows with a size: the Pareto frontier (no smaller model
-    scores higher) and the best `limit` rows, as points; and how many rows have a size."""
-    from evals.selectors.leaderboard.read import ChartPoint
+class Frontier(NamedTuple):
+    """The filtered ranked rows with a size in chart order (by size, then best score first), their scores,
+    and which are on the Pareto frontier: no smaller model scores higher."""
 
+    positions: IntArray
+    values: FloatArray
+    on_frontier: BoolArray
+
+    def frontier_positions(self) -> frozenset[int]:
+        return frozenset(self.positions[self.on_frontier].tolist())
+
+
+def columnar_frontier(arrays: BoardArrays, order: ColumnarOrder, score: str) -> Frontier:
+    """The score/size Pareto frontier of the rows of `order` (kept with the order: the unfiltered board's
+    orders are computed once per generation, so is their frontier)."""
+    if order.frontier is not None:
+        return order.frontier
     normalized = score == "normalized"
     idx = _permutation(arrays, ("chart", normalized))  # by size, then best score first
     if len(order) < arrays.n_ranked:
         chosen = np.zeros(arrays.n_ranked, dtype=bool)
         chosen[order.indexes] = True
         idx = idx[chosen[idx]]
+    value = np.nan_to_num((arrays.average_normalized if normalized else arrays.average)[idx], nan=0.0)
+    previous_best = np.concatenate([[-np.inf], np.maximum.accumulate(value)[:-1]]) if len(idx) else value
+    order.frontier = Frontier(idx, value, value > previous_best)
+    return order.frontier
+
+
+def columnar_chart(arrays: BoardArrays, order: ColumnarOrder, score: str, limit: int = 300) -> tuple[list[Any], int]:
+    """Score against parameters for the filtered ranked rows with a size: the Pareto frontier and the best
+    `limit` rows, as points; and how many rows have a size."""
+    from evals.selectors.leaderboard.read import ChartPoint
+
+    idx, value, frontier = columnar_frontier(arrays, order, score)
     if not len(idx):
         return [], 0
-    value = np.nan_to_num((arrays.average_normalized if normalized else arrays.average)[idx], nan=0.0)
     p = arrays.parameters[idx]
-    previous_best = np.concatenate([[-np.inf], np.maximum.accumulate(value)[:-1]])
-    frontier = value > previous_best
     drawn_mask = frontier.copy()
     if len(value) > limit:  # the best `limit` (ties in the order above), without sorting every row
         threshold = np.partition(value, len(value) - limit)[len(value) - limit]

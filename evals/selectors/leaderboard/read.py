@@ -4,10 +4,13 @@ hydrate the maintained board through its columnar copy (columnar.py)."""
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
+
+from django.conf import settings
 
 from evals import stats
 from evals.models import EvalRun
@@ -29,6 +32,7 @@ from evals.selectors.leaderboard.columnar import (
     board_table_meta,
     columnar_chart,
     columnar_entries,
+    columnar_frontier,
     columnar_order,
 )
 from evals.selectors.leaderboard.maintain import board_ensure
@@ -37,7 +41,7 @@ from evals.selectors.runs import run_settings_public
 # --- rows ------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Score:
     benchmark: str
     value: float | None
@@ -50,7 +54,7 @@ class Score:
     random_baseline: float
 
 
-@dataclass
+@dataclass(slots=True)
 class RunInfo:
     id: int
     sha: str
@@ -79,6 +83,9 @@ class LeaderboardRow:
     run: RunInfo
     status: str
     on_frontier: bool = False
+    # Representations of the row that do not depend on rank or frontier (an API body's JSON, a page's HTML),
+    # kept by the surface that renders them; shared by every copy of a memoized row (board_rows_at).
+    rendered: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def score_list(self) -> list[Score]:
@@ -136,18 +143,71 @@ def board_current(*, suite: str, board: str, provenance: str = "all", method: st
     return board_arrays(suite=suite, board=board, provenance=provenance, method=method, generation=generation)
 
 
+class RowMemo:
+    """A board generation's hydrated rows by position, at most `size` (the oldest go first): a row is read
+    back from the table and hydrated once per generation, not once per request that shows it."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.rows: dict[int, LeaderboardRow] = {}
+        self.hits = self.misses = 0
+        self._lock = threading.Lock()
+
+    def get(self, position: int) -> LeaderboardRow | None:
+        row = self.rows.get(position)
+        if row is None:
+            self.misses += 1
+        else:
+            self.hits += 1
+        return row
+
+    def put(self, position: int, row: LeaderboardRow) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            while len(self.rows) >= self.size:
+                del self.rows[next(iter(self.rows))]
+            self.rows[position] = row
+
+
+def row_memo(arrays: BoardArrays) -> RowMemo:
+    """The memo of this board generation's hydrated rows (LADDER_LEADERBOARD_ROW_MEMO rows per board)."""
+    memo: RowMemo | None = arrays.memo.get("rows")
+    if memo is None:
+        memo = arrays.memo.setdefault("rows", RowMemo(settings.LEADERBOARD_ROW_MEMO))
+    return memo
+
+
 def board_rows_at(
-    arrays: BoardArrays, positions: Sequence[int], ranks: Sequence[tuple[int, int] | None]
+    arrays: BoardArrays,
+    positions: Sequence[int],
+    ranks: Sequence[tuple[int, int] | None],
+    frontier: frozenset[int] = frozenset(),
+    *,
+    remember: bool = True,
 ) -> list[LeaderboardRow]:
-    """The rows at these positions of the columnar copy, read back from the table and hydrated (2 queries);
+    """The rows at these positions of the columnar copy with their ranks and frontier flags, hydrated from
+    the memo or read back from the table (2 queries for those not in it; `remember`: keep them in the memo);
     rows deleted since the copy was loaded are left out."""
-    entries = {e.run_id: e for e in columnar_entries(arrays, list(positions))}
-    wanted: list[tuple[CoreEntry, int | None, int | None]] = []
+    memo = row_memo(arrays)
+    found: dict[int, LeaderboardRow | None] = {position: memo.get(position) for position in positions}
+    missing = [position for position, held in found.items() if held is None]
+    if missing:
+        entries = {e.run_id: e for e in columnar_entries(arrays, missing)}
+        position_of = {int(arrays.run_id[position]): position for position in missing}
+        hydrated = _hydrate(arrays.benchmarks, arrays.baselines, [(e, None, None) for e in entries.values()])
+        for row in hydrated:
+            position = position_of[row.run.id]
+            found[position] = row
+            if remember:
+                memo.put(position, row)
+    rows = []
     for position, rank in zip(positions, ranks, strict=True):
-        entry = entries.get(int(arrays.run_id[position]))
-        if entry is not None:
-            wanted.append((entry, *rank) if rank is not None else (entry, None, None))
-    return _hydrate(arrays.benchmarks, arrays.baselines, wanted)
+        held = found[position]
+        if held is not None:
+            best, worst = rank if rank is not None else (None, None)
+            rows.append(replace(held, rank=best, rank_worst=worst, on_frontier=position in frontier))
+    return rows
 
 
 def _hydrate(
@@ -262,12 +322,10 @@ def leaderboard_page(
     # The rows that do not rank are listed with the first page of ranked ones (counted on every page).
     nr_chosen = order.not_ranked[:not_ranked_limit].tolist() if page == 1 else []
     points, total_points = columnar_chart(arrays, order, score) if chart else ([], 0)
-    frontier = {p.repo_id for p in points if p.on_frontier}
-    hydrated = board_rows_at(arrays, chosen + nr_chosen, ranks + [None] * len(nr_chosen))
+    frontier = columnar_frontier(arrays, order, score).frontier_positions()
+    hydrated = board_rows_at(arrays, chosen + nr_chosen, ranks + [None] * len(nr_chosen), frontier)
     rows = [row for row in hydrated if row.rank is not None]
     nr_rows = [row for row in hydrated if row.rank is None]
-    for row in rows:
-        row.on_frontier = row.model.repo_id in frontier
     return LeaderboardPage(
         suite=suite,
         board=board,
@@ -307,7 +365,9 @@ def leaderboard_rows(
 def _iter_rows(arrays: BoardArrays, order: ColumnarOrder, chunk: int = 1000) -> Iterator[LeaderboardRow]:
     for start in range(0, len(order), chunk):
         stop = start + chunk
-        yield from board_rows_at(arrays, order.indexes[start:stop].tolist(), list(order.rank_range(start, stop)))
+        # An export reads every row once: it does not push the rows pages show out of the memo.
+        positions = order.indexes[start:stop].tolist()
+        yield from board_rows_at(arrays, positions, list(order.rank_range(start, stop)), remember=False)
 
 
 def leaderboard_export(

@@ -33,7 +33,7 @@ _SEPARATOR = "\x00"
 _STRING_ARRAYS = ("kind", "status", "repo_id", "repo_lower", "name_lower")
 _CODES = ("weights", "license", "commercial", "organization", "modality", "base", "base_ref")
 _META = ("suite", "board", "provenance", "method", "benchmarks", "baselines", "expected_n", "n_ranked")
-_DERIVED = ("unfiltered_orders", "permutations")  # rebuilt per process, never saved
+_DERIVED = ("unfiltered_orders", "permutations", "memo")  # rebuilt per process, never saved
 
 
 def snapshot_path(key: tuple[str, str, str, str]) -> Path | None:
