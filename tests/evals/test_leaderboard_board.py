@@ -254,12 +254,12 @@ def test_the_table_read_side_query_count_does_not_grow_with_models(
         complete_run(model(f"org/m{i:03}", languages=["en", "zh"]), 0.2 + i / 100)
     board_rebuild()
     # First request of this process: the table's generation, the board's rows as columns, the page's rows
-    # (with the model fields shown), then their runs.
-    with django_assert_num_queries(4):
-        assert api_client.get("/api/v1/leaderboard/", {"per_page": 5}).json()["count"] == n_models
-    # Columns loaded: the generation, the page's rows, their runs; filters never query.
-    query = {"weights": "open", "language": "zh", "ordering": "name", "per_page": 5}
+    # (with the model fields shown) joined with their runs.
     with django_assert_num_queries(3):
+        assert api_client.get("/api/v1/leaderboard/", {"per_page": 5}).json()["count"] == n_models
+    # Columns loaded: the generation, the page's rows with their runs; filters never query.
+    query = {"weights": "open", "language": "zh", "ordering": "name", "per_page": 5}
+    with django_assert_num_queries(2):
         assert api_client.get("/api/v1/leaderboard/", query).json()["count"] == n_models
     # Those rows again, ranked by another score: hydrated once per generation (RowMemo), only the generation.
     with django_assert_num_queries(1):
@@ -506,3 +506,30 @@ def test_the_row_memo_off_small_or_large_gives_the_same_bodies_and_forgets_its_o
         assert [row.model.repo_id for row in memo.rows.values()] == ["org/m2", "org/m1", "org/m0"]
     if memo_rows == 2000:
         assert memo.hits > 0
+
+
+@pytest.mark.parametrize("jumps", [1, 2000])
+def test_search_finds_the_rows_whose_id_or_name_holds_the_text_whatever_the_way_it_scans(monkeypatch, jumps):
+    """SearchText jumps from hit to hit up to _SEARCH_JUMPS rows, then tests every row at once: both ways find
+    the rows whose lower-cased id or name contains the text, never a match across the id/name boundary."""
+    from evals.selectors.leaderboard import columnar
+    from evals.selectors.leaderboard.read import board_current
+
+    monkeypatch.setattr(columnar, "_SEARCH_JUMPS", jumps)
+    for repo_id in ["Qwen/Qwen2.5-7B", "qwen/qwen-tiny", "meta-llama/Llama-3-8B", "org/ab", "cd-org/x"]:
+        complete_run(model(repo_id), 0.5)
+    board_rebuild()
+    arrays = board_current(suite="quick", board="overall")
+
+    def found(text: str) -> list[str]:
+        mask = columnar.filter_search(arrays, text)
+        assert mask is not None
+        return sorted(arrays.repo_id[mask].tolist())
+
+    assert found("QWEN") == ["Qwen/Qwen2.5-7B", "qwen/qwen-tiny"]
+    assert found("llama-3") == ["meta-llama/Llama-3-8B"]
+    assert found("ab") == ["org/ab"]  # "ab\x00ab": one row, not two hits
+    assert found("abcd") == []  # not across one row's end and the next one's start
+    assert found("/") == ["Qwen/Qwen2.5-7B", "cd-org/x", "meta-llama/Llama-3-8B", "org/ab", "qwen/qwen-tiny"]
+    assert found("no\x00such") == []
+    assert columnar.filter_search(arrays, "  ") is None

@@ -117,10 +117,10 @@ def test_leaderboard_page_query_count_does_not_grow_with_models(client, django_a
     for i in range(n_models):
         complete_run(model(f"org/m{i:03}", languages=["en"], parameters=(i + 1) * 10**9), 0.2 + i / 100)
     board_rebuild()  # what migrate's `rebuild_leaderboard --if-stale` does
-    # the board table's generation, its columnar copy, the page's rows (with the model fields shown) and their
-    # runs, licenses and languages for the form, and the runs of the board's method flagged as degenerate
+    # the board table's generation, its columnar copy, the page's rows (with the model fields shown) joined with
+    # their runs, licenses and languages for the form, and the runs of the board's method flagged as degenerate
     # (listed above the board, not ranked)
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         assert len(table_ids(page(client))) == n_models
     with django_assert_num_queries(0):  # the rendered board is cached
         page(client)

@@ -13,10 +13,13 @@ among the complete rows); otherwise it is listed as not comparable.
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -88,22 +91,6 @@ class BoardModel(NamedTuple):
     @property
     def commercial_use_display(self) -> str:
         return str(License.Commercial(self.commercial_use).label) if self.commercial_use else ""
-
-
-class CoreEntry(NamedTuple):
-    """One board row as the read side hydrates it (columnar_entries reads the page's rows back)."""
-
-    model: BoardModel
-    run_id: int
-    values: tuple[float | None, ...]  # per board benchmark, raw 0..1
-    stderrs: tuple[float | None, ...]
-    ns: tuple[int | None, ...]
-    metrics: tuple[str, ...]
-    average: float | None
-    average_se: float | None
-    average_normalized: float | None
-    average_normalized_se: float | None
-    status: str  # "ranked" | "partial" | "incomplete" | "not_comparable"
 
 
 @dataclass
@@ -182,7 +169,7 @@ class BoardArrays:
     unfiltered_orders: dict[tuple[str, str], ColumnarOrder] = field(default_factory=dict, init=False, repr=False)
     # The ranked rows' positions per ordering (_permutation), derived once per generation like the orders.
     permutations: dict[tuple[str, bool], IntArray] = field(default_factory=dict, init=False, repr=False)
-    # What readers derive from single rows at this generation (read.py's hydrated rows), by reader.
+    # What readers derive at this generation, by name: read.py's hydrated rows, the search text.
     memo: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
     def __len__(self) -> int:
@@ -265,13 +252,22 @@ _FIELDS = (
 )
 
 
+_META_SQL = f"SELECT generation, version, rebuilt_at FROM {BoardMeta._meta.db_table} WHERE id = 1"
+
+
 def board_table_meta() -> tuple[tuple[int, float], bool]:
     """(generation, ready): ready once `rebuild_leaderboard` built the rows with this code's rules. The
     generation is (the counter, the time of the last rebuild), so a rebuilt table never reuses a key."""
-    meta = BoardMeta.objects.filter(pk=1).values_list("generation", "version", "rebuilt_at").first()
+    # Every request asks: a plain cursor, without compiling a queryset each time.
+    with connection.cursor() as cursor:
+        cursor.execute(_META_SQL)
+        meta = cursor.fetchone()
     if meta is None or meta[2] is None:
         return (0, 0.0), False
-    return (int(meta[0]), meta[2].timestamp()), meta[1] == BOARD_VERSION
+    rebuilt = meta[2] if isinstance(meta[2], datetime) else datetime.fromisoformat(str(meta[2]))
+    if rebuilt.tzinfo is None:  # SQLite keeps UTC without a zone
+        rebuilt = rebuilt.replace(tzinfo=UTC)
+    return (int(meta[0]), rebuilt.timestamp()), meta[1] == BOARD_VERSION
 
 
 def board_arrays(*, suite: str, board: str, provenance: str, method: str, generation: tuple[int, float]) -> BoardArrays:
@@ -541,9 +537,46 @@ def filter_search(arrays: BoardArrays, value: Any) -> BoolArray | None:
     text = str(value or "").strip().lower()
     if not text:
         return None
-    return np.asarray(np.strings.find(arrays.repo_lower, text) >= 0) | np.asarray(
-        np.strings.find(arrays.name_lower, text) >= 0
-    )
+    index: SearchText | None = arrays.memo.get("search")
+    if index is None:
+        index = arrays.memo.setdefault("search", SearchText.of(arrays))
+    return index.rows_containing(text, arrays)
+
+
+# A search matching more rows than this is answered by one vectorized pass instead of a jump per row.
+_SEARCH_JUMPS = 2000
+
+
+@dataclass
+class SearchText:
+    """Every row's lower-cased id and name in one string, `\x00`-separated, built once per generation: a
+    search is a scan of it (str.find) that jumps to the next row after each hit, so a rare term costs one
+    pass over the text rather than a substring test per row."""
+
+    text: str
+    starts: list[int]  # where each row's part begins, and the text's end
+
+    @classmethod
+    def of(cls, arrays: BoardArrays) -> SearchText:
+        rows = zip(arrays.repo_lower.tolist(), arrays.name_lower.tolist(), strict=True)
+        parts = [f"{repo}\x00{name}\x00" for repo, name in rows]
+        return cls("".join(parts), [0, *itertools.accumulate(len(part) for part in parts)])
+
+    def rows_containing(self, term: str, arrays: BoardArrays) -> BoolArray:
+        mask = np.zeros(len(self.starts) - 1, dtype=bool)
+        if "\x00" not in term:
+            position, hits = 0, 0
+            while hits <= _SEARCH_JUMPS:
+                found = self.text.find(term, position)
+                if found < 0:
+                    return mask
+                row = bisect.bisect_right(self.starts, found) - 1
+                mask[row] = True
+                position = self.starts[row + 1]
+                hits += 1
+        return np.asarray(np.strings.find(arrays.repo_lower, term) >= 0) | np.asarray(
+            np.strings.find(arrays.name_lower, term) >= 0
+        )
 
 
 FILTER_PREDICATES: dict[str, Callable[[BoardArrays, Any], BoolArray | None]] = {
@@ -695,69 +728,6 @@ def _permutation_compute(arrays: BoardArrays, name: str, flag: bool) -> IntArray
     else:
         column = np.nan_to_num(arrays.values[:r, arrays.benchmarks.index(name)], nan=0.0)
     return np.argsort(-column if descending else column, kind="stable").astype(np.int64)
-
-
-def columnar_entries(arrays: BoardArrays, positions: list[int]) -> list[CoreEntry]:
-    """The rows at these positions as board lines with their models, read back from the table (one query)."""
-    if not positions:
-        return []
-    pks = [int(arrays.pk[p]) for p in positions]
-    rows = {
-        row[0]: row
-        for row in BoardEntry.objects.filter(pk__in=pks).values_list(
-            "pk",
-            "model_id",
-            "run_id",
-            "values",
-            "stderrs",
-            "ns",
-            "metrics",
-            "average",
-            "average_se",
-            "average_normalized",
-            "average_normalized_se",
-            *_MODEL_FIELDS,
-        )
-    }
-    entries = []
-    for p, pk in zip(positions, pks, strict=True):
-        row = rows.get(pk)
-        if row is None:  # rewritten since this process loaded the board: left out until the next load
-            continue
-        status = str(arrays.status[p])
-        ranked = status == "ranked"
-        model = BoardModel.from_columns(row[1], dict(zip(_MODEL_FIELDS, row[11:], strict=True)))
-        entries.append(
-            CoreEntry(
-                model,
-                row[2],
-                tuple(row[3]),
-                tuple(row[4]),
-                tuple(row[5]),
-                tuple(row[6]),
-                row[7] if ranked else None,
-                row[8] if ranked else None,
-                row[9] if ranked else None,
-                row[10] if ranked else None,
-                status,
-            )
-        )
-    return entries
-
-
-_MODEL_FIELDS = (
-    "repo_id",
-    "name",
-    "organization_slug",
-    "weights",
-    "parameters",
-    "languages",
-    "license_key",
-    "commercial_use",
-    "base_repo_id",
-    "base_model_ref",
-    "modality",
-)  # BoardModel.from_columns' keys
 
 
 class Frontier(NamedTuple):

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 
 from evals import stats
-from evals.models import EvalRun
+from evals.models import BoardEntry
 from evals.selectors.leaderboard.boards import (
     DEFAULT_METHOD,
     DEFAULT_PER_PAGE,
@@ -27,11 +27,9 @@ from evals.selectors.leaderboard.columnar import (
     BoardArrays,
     BoardModel,
     ColumnarOrder,
-    CoreEntry,
     board_arrays,
     board_table_meta,
     columnar_chart,
-    columnar_entries,
     columnar_frontier,
     columnar_order,
 )
@@ -187,19 +185,16 @@ def board_rows_at(
     remember: bool = True,
 ) -> list[LeaderboardRow]:
     """The rows at these positions of the columnar copy with their ranks and frontier flags, hydrated from
-    the memo or read back from the table (2 queries for those not in it; `remember`: keep them in the memo);
+    the memo or read back from the table (1 query for those not in it; `remember`: keep them in the memo);
     rows deleted since the copy was loaded are left out."""
     memo = row_memo(arrays)
     found: dict[int, LeaderboardRow | None] = {position: memo.get(position) for position in positions}
     missing = [position for position, held in found.items() if held is None]
     if missing:
-        entries = {e.run_id: e for e in columnar_entries(arrays, missing)}
-        position_of = {int(arrays.run_id[position]): position for position in missing}
-        hydrated = _hydrate(arrays.benchmarks, arrays.baselines, [(e, None, None) for e in entries.values()])
-        for row in hydrated:
-            position = position_of[row.run.id]
-            found[position] = row
-            if remember:
+        read = _rows_read(arrays, missing)
+        for position in missing:  # in the order asked: the memo forgets the first taken first
+            found[position] = row = read.get(position)
+            if row is not None and remember:
                 memo.put(position, row)
     rows = []
     for position, rank in zip(positions, ranks, strict=True):
@@ -210,79 +205,101 @@ def board_rows_at(
     return rows
 
 
-def _hydrate(
-    benchmarks: list[str], baselines: list[float], entries: list[tuple[CoreEntry, int | None, int | None]]
-) -> list[LeaderboardRow]:
-    """Turn core entries into rows with their run provenance: 1 query for any count."""
-    if not entries:
-        return []
-    runs = {
-        run.pk: run
-        for run in EvalRun.objects.filter(pk__in=[e.run_id for e, _r, _w in entries]).only(
-            "id",
-            "revision_sha",
-            "engine_version",
-            "suite",
-            "settings",
-            "finished_at",
-            "backend",
-            "dtype",
-            "is_partial",
-            "limit",
-            "provenance",
-        )
-    }
-    rows = []
-    for entry, rank, worst in entries:
-        run = runs.get(entry.run_id)
-        if run is None:
-            # Deleted since this process cached the board (another process bumped the generation,
-            # and a per-process cache has not seen it yet): leave the row out rather than fail.
-            continue
+# What a shown row needs of its BoardEntry and, through the join, of its run.
+_ROW_FIELDS = (
+    "pk",
+    "model_id",
+    "values",
+    "stderrs",
+    "ns",
+    "metrics",
+    "average",
+    "average_se",
+    "average_normalized",
+    "average_normalized_se",
+    "run_id",
+    "run__revision_sha",
+    "run__engine_version",
+    "run__suite",
+    "run__settings",
+    "run__finished_at",
+    "run__backend",
+    "run__dtype",
+    "run__is_partial",
+    "run__limit",
+    "run__provenance",
+)
+_MODEL_FIELDS = (
+    "repo_id",
+    "name",
+    "organization_slug",
+    "weights",
+    "parameters",
+    "languages",
+    "license_key",
+    "commercial_use",
+    "base_repo_id",
+    "base_model_ref",
+    "modality",
+)  # BoardModel.from_columns' keys
+
+
+def _rows_read(arrays: BoardArrays, positions: list[int]) -> dict[int, LeaderboardRow]:
+    """The rows at these positions, read back from the table with their runs (one query) and hydrated, by
+    position; rows rewritten or deleted since the copy was loaded are left out until the next generation."""
+    wanted = {int(arrays.pk[position]): position for position in positions}
+    benchmarks, baselines = arrays.benchmarks, arrays.baselines
+    rows = {}
+    for line in BoardEntry.objects.filter(pk__in=list(wanted)).values_list(*_ROW_FIELDS, *_MODEL_FIELDS):
+        (pk, model_pk, values, stderrs, ns, metrics, average, average_se, average_n, average_n_se) = line[:10]
+        position = wanted[pk]
+        status = str(arrays.status[position])
+        if status != "ranked":  # a row that does not rank shows no average
+            average = average_se = average_n = average_n_se = None
         scores = {}
         for i, key in enumerate(benchmarks):
-            if entry.values[i] is None:
+            value = values[i]
+            if value is None:
                 continue
             baseline = baselines[i]
-            ci = stats.interval(entry.values[i], entry.stderrs[i])
+            ci = stats.interval(value, stderrs[i])
             scores[key] = Score(
                 benchmark=key,
-                value=entry.values[i],
-                normalized=stats.normalize(entry.values[i], baseline),
-                stderr=entry.stderrs[i],
+                value=value,
+                normalized=stats.normalize(value, baseline),
+                stderr=stderrs[i],
                 ci95=ci,
                 ci95_normalized=(stats.normalize(ci[0], baseline), stats.normalize(ci[1], baseline)) if ci else None,  # type: ignore[arg-type]
-                n=entry.ns[i],
-                metric=entry.metrics[i],
+                n=ns[i],
+                metric=metrics[i],
                 random_baseline=baseline,
             )
-        rows.append(
-            LeaderboardRow(
-                rank=rank,
-                rank_worst=worst,
-                model=entry.model,
-                average=entry.average,
-                average_normalized=entry.average_normalized,
-                ci95=stats.interval(entry.average, entry.average_se),
-                ci95_normalized=stats.interval(entry.average_normalized, entry.average_normalized_se),
-                stderr=entry.average_se,
-                scores=scores,
-                run=RunInfo(
-                    id=run.pk,
-                    sha=run.revision_sha,
-                    engine_version=run.engine_version,
-                    suite=run.suite,
-                    # Boards are public and cached for everyone: never the backend's weights path.
-                    settings=run_settings_public(run.settings),
-                    finished_at=run.finished_at,
-                    backend=run.backend,
-                    dtype=run.dtype,
-                    is_partial=run.is_partial,
-                    limit=run.limit,
-                    provenance=run.provenance,
-                ),
-                status=entry.status,
-            )
+        run = line[10:21]
+        rows[position] = LeaderboardRow(
+            rank=None,
+            rank_worst=None,
+            model=BoardModel.from_columns(model_pk, dict(zip(_MODEL_FIELDS, line[21:], strict=True))),
+            average=average,
+            average_normalized=average_n,
+            ci95=stats.interval(average, average_se),
+            ci95_normalized=stats.interval(average_n, average_n_se),
+            stderr=average_se,
+            scores=scores,
+            run=RunInfo(
+                id=run[0],
+                sha=run[1],
+                engine_version=run[2],
+                suite=run[3],
+                # Boards are public and cached for everyone: never the backend's weights path.
+                settings=run_settings_public(run[4]),
+                finished_at=run[5],
+                backend=run[6],
+                dtype=run[7],
+                is_partial=run[8],
+                limit=run[9],
+                provenance=run[10],
+            ),
+            status=status,
         )
     return rows
 
