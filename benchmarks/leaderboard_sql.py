@@ -20,9 +20,10 @@ for the rank ordering with a filter. Neither way hydrates the rows (the same one
 first request of each board (loading its columns; warming PostgreSQL's buffers) is left out of the figures.
 
 Run after `benchmarks/leaderboard_load.py --board --models 100000 --keep --db ladder_load100k`, which leaves
-the scratch database; this script only reads it (with --index it adds an index and drops it afterwards):
+the scratch database; this script only reads it and ANALYZEs it (with --index it adds an index and drops it
+afterwards; --explain prints the plans of the first three statements):
 
-    .venv/bin/python benchmarks/leaderboard_sql.py [--db ladder_load100k] [--requests 200] [--index]
+    .venv/bin/python benchmarks/leaderboard_sql.py [--db ladder_load100k] [--requests 200] [--index] [--explain]
 """
 
 from __future__ import annotations
@@ -279,7 +280,7 @@ def main() -> None:
         jit = cursor.fetchone()[0]
         cursor.execute("SHOW work_mem")
         work_mem = cursor.fetchone()[0]
-        cursor.execute("ANALYZE evals_boardentry")  # the planner's statistics current (the load left them so)
+        cursor.execute("ANALYZE evals_boardentry")  # fresh planner statistics, whatever was written since the load
         if args.index:
             started = time.perf_counter()
             cursor.execute(EXTRA_INDEX)
