@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -344,10 +344,13 @@ def hub_eval_results_files(info: HubModel) -> dict[str, bytes]:
     return files
 
 
-def hub_reported_scores_write(fetched: Sequence[tuple[HubModel, dict[str, bytes]]], pks: dict[str, int]) -> int:
+def hub_reported_scores_write(
+    fetched: Sequence[tuple[HubModel, dict[str, bytes]]], pks: dict[str, int], *, fresh: Collection[int] = ()
+) -> int:
     """Store the published scores of new or changed models (card `model-index` and `.eval_results/`).
 
-    They replace the Hub's earlier scores of those models (a result removed from the card goes).
+    They replace the Hub's earlier scores of those models (a result removed from the card goes). Models in
+    `fresh` (rows the caller has just inserted) have no scores stored: one that publishes none costs nothing.
     Returns how many stored scores changed. Never raises for a bad card: one is logged and skipped.
     """
     facts: dict[int, list[ReportedFact]] = {}
@@ -355,9 +358,13 @@ def hub_reported_scores_write(fetched: Sequence[tuple[HubModel, dict[str, bytes]
         pk = pks.get(info.repo_id)
         if pk is None:
             continue
-        facts[pk] = model_index_facts(pk, info.repo_id, info.card_data) + eval_results_facts(
+        read = model_index_facts(pk, info.repo_id, info.card_data) + eval_results_facts(
             pk, info.repo_id, files, revision=info.sha or "main"
         )
+        if read or pk not in fresh:
+            facts[pk] = read
+    if not facts:
+        return 0
     try:
         with transaction.atomic():
             return reported_facts_publish("hub", facts)
@@ -431,17 +438,27 @@ class _CommunityPass:
         self.interval = max(0, int(settings.HUB_SYNC_PR_INTERVAL_MINUTES)) * 60
         self.counts = {"checked": 0, "read": 0, "changed": 0}
         self.queued: set[str] = set()
+        self.fresh: set[int] = set()  # pks inserted by this sync: no community scores stored
         self.pending: deque[tuple[str, Future[_CommunityRead]]] = deque()
 
-    def add(self, repo_ids: Iterable[str]) -> None:
-        """Queue the PR reads of these models that are due (one query); stores the reads already done."""
+    def add(self, repo_ids: Iterable[str], *, fresh: Mapping[str, tuple[int, str]] | None = None) -> None:
+        """Queue the PR reads of these models that are due (one query); stores the reads already done.
+
+        `fresh`: repo id -> (pk, sha) of open models on the Hub the caller has just inserted (no query for
+        them; they have no community scores stored yet).
+        """
+        fresh = fresh or {}
         ids = [repo_id for repo_id in dict.fromkeys(repo_ids) if repo_id not in self.queued]
         self.queued.update(ids)
         if not ids:
             return
-        models = LanguageModel.objects.filter(
-            repo_id__in=ids, weights=LanguageModel.Weights.OPEN, on_hub=True
-        ).values_list("pk", "repo_id", "hub_sha")
+        models = [(fresh[repo_id][0], repo_id, fresh[repo_id][1]) for repo_id in ids if repo_id in fresh]
+        self.fresh.update(pk for pk, _, _ in models)
+        others = [repo_id for repo_id in ids if repo_id not in fresh]
+        if others:
+            models += LanguageModel.objects.filter(
+                repo_id__in=others, weights=LanguageModel.Weights.OPEN, on_hub=True
+            ).values_list("pk", "repo_id", "hub_sha")
         due = [  # a model listed less than the interval ago is skipped
             (pk, repo_id, main)
             for pk, repo_id, main in models
@@ -468,7 +485,7 @@ class _CommunityPass:
             self.pending.clear()
 
     def _store_next(self) -> None:
-        fresh = []
+        reads = []
         for _ in range(min(WRITE_CHUNK, len(self.pending))):
             item = self.pending.popleft()[1].result()
             self.counts["checked"] += item.heads is not None
@@ -476,8 +493,12 @@ class _CommunityPass:
                 _community_failed(item.repo_id, item.error)
             elif item.facts is not None:
                 self.counts["read"] += 1
-                fresh.append(item)
-        self.counts["changed"] += _community_publish(fresh)
+                reads.append(item)
+        # A model inserted by this sync with no open PRs has no scores to store or replace: only its PR heads.
+        empty = [r for r in reads if not r.facts and r.pk in self.fresh]
+        if empty:
+            cache.set_many({_pr_keys(r.repo_id)[1]: r.heads for r in empty}, timeout=None)
+        self.counts["changed"] += _community_publish([r for r in reads if r.facts or r.pk not in self.fresh])
 
 
 def _community_read(pk: int, repo_id: str, main: str, last_heads: Any) -> _CommunityRead:
@@ -655,25 +676,30 @@ class _Writer:
 
     def _write_next(self) -> None:
         chunk = [self.pending.popleft().result() for _ in range(min(WRITE_CHUNK, len(self.pending)))]
-        _write_chunk(chunk, self.existing, self.tally)
-        _reported_write(chunk)
-        self.tally.community.add(f.info.repo_id for f in chunk)
+        inserted = _write_chunk(chunk, self.existing, self.tally)
+        _reported_write(chunk, inserted)
+        self.tally.community.add((f.info.repo_id for f in chunk), fresh=inserted)
 
 
-def _reported_write(fetched: Sequence[_Fetched]) -> None:
-    """The published scores of the chunk's models that were written (one query for their pks)."""
+def _reported_write(fetched: Sequence[_Fetched], inserted: Mapping[str, tuple[int, str]]) -> None:
+    """The published scores of the chunk's models that were written (one query for the pks of those the
+    chunk did not insert)."""
     written = [(f.info, f.eval_files) for f in fetched if f.error is None]
     if not written:
         return
-    pks = dict(
-        LanguageModel.objects.filter(
-            repo_id__in=[info.repo_id for info, _ in written], hub_sha__in=[info.sha for info, _ in written]
-        ).values_list("repo_id", "pk")
-    )
-    hub_reported_scores_write(written, pks)
+    pks = {repo_id: pk for repo_id, (pk, _) in inserted.items()}
+    others = [info for info, _ in written if info.repo_id not in pks]
+    if others:
+        pks |= dict(
+            LanguageModel.objects.filter(
+                repo_id__in=[info.repo_id for info in others], hub_sha__in=[info.sha for info in others]
+            ).values_list("repo_id", "pk")
+        )
+    hub_reported_scores_write(written, pks, fresh={pk for pk, _ in inserted.values()})
 
 
-def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _Tally) -> None:
+def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _Tally) -> dict[str, tuple[int, str]]:
+    """Write the chunk's new and changed models; returns repo id -> (pk, sha) of the rows it inserted."""
     new: list[tuple[HubModel, dict[str, Any]]] = []
     changed: list[tuple[HubModel, dict[str, Any]]] = []
     for item in fetched:
@@ -684,9 +710,10 @@ def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _
             changed.append((info, config_file))
         else:
             new.append((info, config_file))
+    inserted: dict[str, tuple[int, str]] = {}
     if new:
         try:
-            created, leftovers = _bulk_create(new)
+            created, inserted, leftovers = _bulk_create(new)
             tally.counts["created"] += created
             changed.extend(leftovers)
         except Exception as exc:  # one bad row must not sink the chunk: go one by one
@@ -711,6 +738,7 @@ def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _
             tally.counts[outcome] += 1
         except Exception as exc:  # record and go on with the next model
             tally.error(info.repo_id, exc)
+    return inserted
 
 
 # What a sync writes on an existing row (see _apply_facts), for the bulk update.
@@ -805,10 +833,13 @@ def _base_ids(refs: set[str]) -> dict[str, int]:
     }
 
 
-def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, list[tuple[HubModel, dict]]]:
-    """Insert models absent from the registry in a few queries; returns (created, rows to upsert singly).
+def _bulk_create(
+    new: Sequence[tuple[HubModel, dict[str, Any]]],
+) -> tuple[int, dict[str, tuple[int, str]], list[tuple[HubModel, dict]]]:
+    """Insert models absent from the registry in a few queries.
 
-    Rows another sync inserted meanwhile are skipped by ON CONFLICT DO NOTHING; those it inserted with a
+    Returns (created, the rows this call inserted as repo id -> (pk, sha), rows to upsert singly). Rows
+    another sync inserted meanwhile are skipped by ON CONFLICT DO NOTHING; those it inserted with a
     different sha (or catalog rows) come back as leftovers for the row-locked single path.
     """
     facts = [(info, hub_model_facts(info, config_file), config_file) for info, config_file in new]
@@ -827,7 +858,7 @@ def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, l
             row["license_id"] = license.pk if license is not None else None
             row["base_model_id"] = base_ids.get(f.base_ref.lower()) if f.base_ref else None
             rows.append(row)
-        ids = _insert_new(rows, now=now)
+        ids, inserted = _insert_new(rows, now=now)
         links = []
         leftovers = []
         created = 0
@@ -843,25 +874,27 @@ def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, l
             _insert_json(through._meta.db_table, ["languagemodel_id", "language_id"], links)
         else:
             through.objects.bulk_create([through(**link) for link in links], ignore_conflicts=True, batch_size=2000)
-    return created, leftovers
+    return created, {repo_id: ids[repo_id] for repo_id in inserted}, leftovers
 
 
-def _insert_new(rows: Sequence[dict[str, Any]], *, now) -> dict[str, tuple[int, str]]:
+def _insert_new(rows: Sequence[dict[str, Any]], *, now) -> tuple[dict[str, tuple[int, str]], set[str]]:
     """Insert these new rows (attribute name -> value) unless their repo id is taken (ON CONFLICT DO NOTHING).
 
-    Returns repo id -> (pk, hub sha) of every row holding one of their repo ids, inserted or not. On
+    Returns (repo id -> (pk, hub sha) of every row holding one of their repo ids, the repo ids inserted;
+    empty where the database cannot tell). On
     PostgreSQL one INSERT ... SELECT from a JSON array (the ORM's per-value work for a bulk insert was
     most of a first sync's writing time); elsewhere bulk_create.
     """
     if not rows:
-        return {}
+        return {}, set()
     if connection.vendor != "postgresql":
         LanguageModel.objects.bulk_create([LanguageModel(**row) for row in rows], ignore_conflicts=True, batch_size=500)
+        ids: dict[str, tuple[int, str]] = {}
         taken = [row["repo_id"] for row in rows]
     else:
         fields = [f for f in LanguageModel._meta.concrete_fields if not f.primary_key]
         defaults = {f.attname: f.get_default() for f in fields} | {"created_at": now, "updated_at": now}
-        names = [(f.attname, f.column) for f in fields]
+        names = [(f.attname, f.column or f.attname) for f in fields]
         payload = [{column: row.get(name, defaults[name]) for name, column in names} for row in rows]
         inserted = _insert_json(
             LanguageModel._meta.db_table, [column for _, column in names], payload, returning=("id", "repo_id")
@@ -869,12 +902,15 @@ def _insert_new(rows: Sequence[dict[str, Any]], *, now) -> dict[str, tuple[int, 
         sha_of = {row["repo_id"]: row["hub_sha"] for row in rows}
         ids = {repo_id: (pk, sha_of[repo_id]) for pk, repo_id in inserted}
         taken = [row["repo_id"] for row in rows if row["repo_id"] not in ids]
-        if not taken:
-            return ids
-    return ids | {
-        repo_id: (pk, sha)
-        for pk, repo_id, sha in LanguageModel.objects.filter(repo_id__in=taken).values_list("pk", "repo_id", "hub_sha")
-    }
+    fresh = set(ids)
+    if taken:
+        ids |= {
+            repo_id: (pk, sha)
+            for pk, repo_id, sha in LanguageModel.objects.filter(repo_id__in=taken).values_list(
+                "pk", "repo_id", "hub_sha"
+            )
+        }
+    return ids, fresh
 
 
 def _insert_json(table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, returning=()) -> list[tuple]:
