@@ -3,7 +3,8 @@
 - A listing asks the Hub for every field it needs (`expand`), so an unchanged model (same commit sha)
   costs no request of its own and no write; only new and changed models cost a config.json download
   (the API's `config` lacks sizes and context length) and a write.
-- New models are written with bulk inserts (ON CONFLICT DO NOTHING) and changed ones with bulk
+- New models are written with bulk inserts (ON CONFLICT DO NOTHING; on PostgreSQL one INSERT ... SELECT
+  from a JSON array per chunk, without building model instances) and changed ones with bulk
   updates under their row locks (SELECT ... FOR UPDATE), chunk by chunk in the sync's own thread
   while a pool downloads the next ones (up to WRITE_AHEAD models ahead, across listing pages);
   catalog rows and conflicts take the single-row path (`hub_model_upsert`). Every write is one
@@ -880,10 +881,9 @@ def _bulk_create(
 def _insert_new(rows: Sequence[dict[str, Any]], *, now) -> tuple[dict[str, tuple[int, str]], set[str]]:
     """Insert these new rows (attribute name -> value) unless their repo id is taken (ON CONFLICT DO NOTHING).
 
-    Returns (repo id -> (pk, hub sha) of every row holding one of their repo ids, the repo ids inserted;
-    empty where the database cannot tell). On
-    PostgreSQL one INSERT ... SELECT from a JSON array (the ORM's per-value work for a bulk insert was
-    most of a first sync's writing time); elsewhere bulk_create.
+    Returns (repo id -> (pk, hub sha) of every row holding one of their repo ids, the repo ids this call
+    inserted: empty where the database does not say). On PostgreSQL one INSERT ... SELECT from a JSON array
+    (the ORM's per-value work in bulk_create was most of a first sync's writing time); elsewhere bulk_create.
     """
     if not rows:
         return {}, set()
@@ -931,7 +931,7 @@ def _insert_json(table: str, columns: Sequence[str], rows: Sequence[dict[str, An
     if returning:
         sql += " RETURNING " + ", ".join(quote(column) for column in returning)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=_json_value)])
+        cursor.execute(sql, [json.dumps(rows, default=_json_value, ensure_ascii=False)])
         return cursor.fetchall() if returning else []
 
 

@@ -74,7 +74,7 @@ def test_sync_brings_in_text_generation_and_vision_language_models_with_their_fa
 def test_a_new_models_texts_dates_and_tags_are_stored_exactly_as_the_hub_sent_them(fake_hub):
     from tests.hubfake import model_record
 
-    repo_id = 'ladder-fixtures/Quote-"and\\back-模型'
+    repo_id = 'ladder-fixtures/Quote-"and\\back-模型🚀'
     fake_hub.add_model(
         model_record(
             repo_id,
@@ -88,7 +88,7 @@ def test_a_new_models_texts_dates_and_tags_are_stored_exactly_as_the_hub_sent_th
     run = sync_hub(authors=["ladder-fixtures"])
 
     model = _model(repo_id)
-    assert run.failed == 0 and model.name == 'Quote-"and\\back-模型' and model.on_hub
+    assert run.failed == 0 and model.name == 'Quote-"and\\back-模型🚀' and model.on_hub
     assert model.tags[2:] == ['a "quoted" tag', "back\\slash", "中文"]
     assert model.license_name == 'Ünïcode "licence" \\ v2' and _languages(model) == {"zh"}
     assert model.hub_created_at.isoformat() == "2024-02-29T23:59:58.123000+00:00"
