@@ -3,7 +3,8 @@
 - A listing asks the Hub for every field it needs (`expand`), so an unchanged model (same commit sha)
   costs no request of its own and no write; only new and changed models cost a config.json download
   (the API's `config` lacks sizes and context length) and a write.
-- New models are written with bulk inserts (ON CONFLICT DO NOTHING) and changed ones with bulk
+- New models are written with bulk inserts (ON CONFLICT DO NOTHING; on PostgreSQL one INSERT ... SELECT
+  from a JSON array per chunk, without building model instances) and changed ones with bulk
   updates under their row locks (SELECT ... FOR UPDATE), chunk by chunk in the sync's own thread
   while a pool downloads the next ones (up to WRITE_AHEAD models ahead, across listing pages);
   catalog rows and conflicts take the single-row path (`hub_model_upsert`). Every write is one
@@ -16,12 +17,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -166,56 +168,71 @@ def _revisions_moved(repo_ids: Sequence[str]) -> None:
 
 
 # -- one model ----------------------------------------------------------------------------------------
-def _apply_facts(model: LanguageModel, facts: ModelFacts, *, organization: Organization, now) -> None:
-    """Write the Hub's facts onto a row; on catalog rows a fact the Hub lacks keeps its catalog value."""
-    refine = model.pk is not None and model.in_catalog
-    sources = dict(model.sources or {})
+def _hub_values(facts: ModelFacts, model: LanguageModel | None, *, now) -> dict[str, Any]:
+    """The columns (by attribute name, organization aside) the Hub's facts give a row.
+
+    `model` is the row as stored, or None for a new one. On catalog rows a fact the Hub lacks keeps its
+    catalog value and its source.
+    """
+    refine = model is not None and model.in_catalog
+    values: dict[str, Any] = {}
+    sources = dict(model.sources or {}) if model is not None else {}
 
     def take(fact: str, value: Any) -> None:
         if value in (None, "", []) and refine:
             return  # the Hub says nothing: keep what the catalog or an admin wrote, and its source
-        setattr(model, fact, value)
+        values[fact] = value
         sources.pop(fact, None)
 
     if not refine:
-        model.name = facts.name
-        model.organization = organization
-    model.weights = LanguageModel.Weights.OPEN
-    model.gated = facts.gated
-    old_rank = PARAMETER_RANK.get(model.parameters_source or "", 0) if model.parameters else -1
+        values["name"] = facts.name
+    values["weights"] = LanguageModel.Weights.OPEN
+    values["gated"] = facts.gated
+    old_parameters = model.parameters if model is not None else None
+    old_rank = PARAMETER_RANK.get(model.parameters_source or "", 0) if model is not None and old_parameters else -1
     if facts.parameters and PARAMETER_RANK.get(facts.parameters_source, 0) >= old_rank:
-        model.parameters = facts.parameters
-        model.parameters_source = facts.parameters_source
+        values["parameters"] = facts.parameters
+        values["parameters_source"] = facts.parameters_source
         sources.pop("parameters", None)
         take("active_parameters", facts.active_parameters)
-    elif not refine and not model.parameters:
-        model.parameters, model.parameters_source = facts.parameters, facts.parameters_source
+    elif not refine and not old_parameters:
+        values["parameters"], values["parameters_source"] = facts.parameters, facts.parameters_source
     take("architecture", facts.architecture)
     take("model_type", facts.model_type)
     take("context_length", facts.context_length)
     take("license_name", facts.license_name)
     if facts.base_ref or not refine:
-        model.base_model_ref = facts.base_ref
-        model.base_relation = facts.base_relation
+        values["base_model_ref"] = facts.base_ref
+        values["base_relation"] = facts.base_relation
         sources.pop("base_model", None)
     if facts.modality != LanguageModel.Modality.TEXT or not refine:
         take("modality", facts.modality)
-    model.pipeline_tag = facts.pipeline_tag
-    model.library_name = facts.library_name
-    model.tags = facts.tags
-    model.hub_sha = facts.sha
-    model.downloads = facts.downloads
-    model.likes = facts.likes
-    model.hub_created_at = facts.created_at
-    model.hub_last_modified = facts.last_modified
-    model.on_hub = True
-    model.hub_missing_since = None
-    model.synced_at = now
-    if model.release_date is None and facts.release_date is not None:
-        model.release_date = facts.release_date
-        model.release_date_precision = LanguageModel.DatePrecision.DAY
+    values["pipeline_tag"] = facts.pipeline_tag
+    values["library_name"] = facts.library_name
+    values["tags"] = facts.tags
+    values["hub_sha"] = facts.sha
+    values["downloads"] = facts.downloads
+    values["likes"] = facts.likes
+    values["hub_created_at"] = facts.created_at
+    values["hub_last_modified"] = facts.last_modified
+    values["on_hub"] = True
+    values["hub_missing_since"] = None
+    values["synced_at"] = now
+    if (model.release_date if model is not None else None) is None and facts.release_date is not None:
+        values["release_date"] = facts.release_date
+        values["release_date_precision"] = LanguageModel.DatePrecision.DAY
         sources["release_date"] = "hub:createdAt"
-    model.sources = sources
+    values["sources"] = sources
+    return values
+
+
+def _apply_facts(model: LanguageModel, facts: ModelFacts, *, organization: Organization, now) -> None:
+    """Write the Hub's facts onto a row (see _hub_values); a catalog row keeps its name and organization."""
+    stored = model if model.pk is not None else None
+    for name, value in _hub_values(facts, stored, now=now).items():
+        setattr(model, name, value)
+    if stored is None or not stored.in_catalog:
+        model.organization = organization
 
 
 def _base_id(ref: str) -> int | None:
@@ -328,10 +345,13 @@ def hub_eval_results_files(info: HubModel) -> dict[str, bytes]:
     return files
 
 
-def hub_reported_scores_write(fetched: Sequence[tuple[HubModel, dict[str, bytes]]], pks: dict[str, int]) -> int:
+def hub_reported_scores_write(
+    fetched: Sequence[tuple[HubModel, dict[str, bytes]]], pks: dict[str, int], *, fresh: Collection[int] = ()
+) -> int:
     """Store the published scores of new or changed models (card `model-index` and `.eval_results/`).
 
-    They replace the Hub's earlier scores of those models (a result removed from the card goes).
+    They replace the Hub's earlier scores of those models (a result removed from the card goes). Models in
+    `fresh` (rows the caller has just inserted) have no scores stored: one that publishes none costs nothing.
     Returns how many stored scores changed. Never raises for a bad card: one is logged and skipped.
     """
     facts: dict[int, list[ReportedFact]] = {}
@@ -339,9 +359,13 @@ def hub_reported_scores_write(fetched: Sequence[tuple[HubModel, dict[str, bytes]
         pk = pks.get(info.repo_id)
         if pk is None:
             continue
-        facts[pk] = model_index_facts(pk, info.repo_id, info.card_data) + eval_results_facts(
+        read = model_index_facts(pk, info.repo_id, info.card_data) + eval_results_facts(
             pk, info.repo_id, files, revision=info.sha or "main"
         )
+        if read or pk not in fresh:
+            facts[pk] = read
+    if not facts:
+        return 0
     try:
         with transaction.atomic():
             return reported_facts_publish("hub", facts)
@@ -415,17 +439,27 @@ class _CommunityPass:
         self.interval = max(0, int(settings.HUB_SYNC_PR_INTERVAL_MINUTES)) * 60
         self.counts = {"checked": 0, "read": 0, "changed": 0}
         self.queued: set[str] = set()
+        self.fresh: set[int] = set()  # pks inserted by this sync: no community scores stored
         self.pending: deque[tuple[str, Future[_CommunityRead]]] = deque()
 
-    def add(self, repo_ids: Iterable[str]) -> None:
-        """Queue the PR reads of these models that are due (one query); stores the reads already done."""
+    def add(self, repo_ids: Iterable[str], *, fresh: Mapping[str, tuple[int, str]] | None = None) -> None:
+        """Queue the PR reads of these models that are due (one query); stores the reads already done.
+
+        `fresh`: repo id -> (pk, sha) of open models on the Hub the caller has just inserted (no query for
+        them; they have no community scores stored yet).
+        """
+        fresh = fresh or {}
         ids = [repo_id for repo_id in dict.fromkeys(repo_ids) if repo_id not in self.queued]
         self.queued.update(ids)
         if not ids:
             return
-        models = LanguageModel.objects.filter(
-            repo_id__in=ids, weights=LanguageModel.Weights.OPEN, on_hub=True
-        ).values_list("pk", "repo_id", "hub_sha")
+        models = [(fresh[repo_id][0], repo_id, fresh[repo_id][1]) for repo_id in ids if repo_id in fresh]
+        self.fresh.update(pk for pk, _, _ in models)
+        others = [repo_id for repo_id in ids if repo_id not in fresh]
+        if others:
+            models += LanguageModel.objects.filter(
+                repo_id__in=others, weights=LanguageModel.Weights.OPEN, on_hub=True
+            ).values_list("pk", "repo_id", "hub_sha")
         due = [  # a model listed less than the interval ago is skipped
             (pk, repo_id, main)
             for pk, repo_id, main in models
@@ -452,7 +486,7 @@ class _CommunityPass:
             self.pending.clear()
 
     def _store_next(self) -> None:
-        fresh = []
+        reads = []
         for _ in range(min(WRITE_CHUNK, len(self.pending))):
             item = self.pending.popleft()[1].result()
             self.counts["checked"] += item.heads is not None
@@ -460,8 +494,12 @@ class _CommunityPass:
                 _community_failed(item.repo_id, item.error)
             elif item.facts is not None:
                 self.counts["read"] += 1
-                fresh.append(item)
-        self.counts["changed"] += _community_publish(fresh)
+                reads.append(item)
+        # A model inserted by this sync with no open PRs has no scores to store or replace: only its PR heads.
+        empty = [r for r in reads if not r.facts and r.pk in self.fresh]
+        if empty:
+            cache.set_many({_pr_keys(r.repo_id)[1]: r.heads for r in empty}, timeout=None)
+        self.counts["changed"] += _community_publish([r for r in reads if r.facts or r.pk not in self.fresh])
 
 
 def _community_read(pk: int, repo_id: str, main: str, last_heads: Any) -> _CommunityRead:
@@ -639,25 +677,30 @@ class _Writer:
 
     def _write_next(self) -> None:
         chunk = [self.pending.popleft().result() for _ in range(min(WRITE_CHUNK, len(self.pending)))]
-        _write_chunk(chunk, self.existing, self.tally)
-        _reported_write(chunk)
-        self.tally.community.add(f.info.repo_id for f in chunk)
+        inserted = _write_chunk(chunk, self.existing, self.tally)
+        _reported_write(chunk, inserted)
+        self.tally.community.add((f.info.repo_id for f in chunk), fresh=inserted)
 
 
-def _reported_write(fetched: Sequence[_Fetched]) -> None:
-    """The published scores of the chunk's models that were written (one query for their pks)."""
+def _reported_write(fetched: Sequence[_Fetched], inserted: Mapping[str, tuple[int, str]]) -> None:
+    """The published scores of the chunk's models that were written (one query for the pks of those the
+    chunk did not insert)."""
     written = [(f.info, f.eval_files) for f in fetched if f.error is None]
     if not written:
         return
-    pks = dict(
-        LanguageModel.objects.filter(
-            repo_id__in=[info.repo_id for info, _ in written], hub_sha__in=[info.sha for info, _ in written]
-        ).values_list("repo_id", "pk")
-    )
-    hub_reported_scores_write(written, pks)
+    pks = {repo_id: pk for repo_id, (pk, _) in inserted.items()}
+    others = [info for info, _ in written if info.repo_id not in pks]
+    if others:
+        pks |= dict(
+            LanguageModel.objects.filter(
+                repo_id__in=[info.repo_id for info in others], hub_sha__in=[info.sha for info in others]
+            ).values_list("repo_id", "pk")
+        )
+    hub_reported_scores_write(written, pks, fresh={pk for pk, _ in inserted.values()})
 
 
-def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _Tally) -> None:
+def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _Tally) -> dict[str, tuple[int, str]]:
+    """Write the chunk's new and changed models; returns repo id -> (pk, sha) of the rows it inserted."""
     new: list[tuple[HubModel, dict[str, Any]]] = []
     changed: list[tuple[HubModel, dict[str, Any]]] = []
     for item in fetched:
@@ -668,9 +711,10 @@ def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _
             changed.append((info, config_file))
         else:
             new.append((info, config_file))
+    inserted: dict[str, tuple[int, str]] = {}
     if new:
         try:
-            created, leftovers = _bulk_create(new)
+            created, inserted, leftovers = _bulk_create(new)
             tally.counts["created"] += created
             changed.extend(leftovers)
         except Exception as exc:  # one bad row must not sink the chunk: go one by one
@@ -695,6 +739,7 @@ def _write_chunk(fetched: Sequence[_Fetched], existing: dict[str, Any], tally: _
             tally.counts[outcome] += 1
         except Exception as exc:  # record and go on with the next model
             tally.error(info.repo_id, exc)
+    return inserted
 
 
 # What a sync writes on an existing row (see _apply_facts), for the bulk update.
@@ -789,10 +834,13 @@ def _base_ids(refs: set[str]) -> dict[str, int]:
     }
 
 
-def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, list[tuple[HubModel, dict]]]:
-    """Insert models absent from the registry in a few queries; returns (created, rows to upsert singly).
+def _bulk_create(
+    new: Sequence[tuple[HubModel, dict[str, Any]]],
+) -> tuple[int, dict[str, tuple[int, str]], list[tuple[HubModel, dict]]]:
+    """Insert models absent from the registry in a few queries.
 
-    Rows another sync inserted meanwhile are skipped by ON CONFLICT DO NOTHING; those it inserted with a
+    Returns (created, the rows this call inserted as repo id -> (pk, sha), rows to upsert singly). Rows
+    another sync inserted meanwhile are skipped by ON CONFLICT DO NOTHING; those it inserted with a
     different sha (or catalog rows) come back as leftovers for the row-locked single path.
     """
     facts = [(info, hub_model_facts(info, config_file), config_file) for info, config_file in new]
@@ -804,19 +852,14 @@ def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, l
         base_ids = _base_ids({f.base_ref for _, f, _ in facts if f.base_ref})
         rows = []
         for _, f, _ in facts:
-            model = LanguageModel(repo_id=f.repo_id)
-            _apply_facts(model, f, organization=organizations[f.author], now=now)
-            model.license = licenses.get(f.license_key) if f.license_key else None
-            model.base_model_id = base_ids.get(f.base_ref.lower()) if f.base_ref else None
-            rows.append(model)
-        LanguageModel.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
-        ids = {
-            repo_id: (pk, sha)
-            for pk, repo_id, sha in LanguageModel.objects.filter(
-                repo_id__in=[f.repo_id for _, f, _ in facts]
-            ).values_list("pk", "repo_id", "hub_sha")
-        }
-        through = LanguageModel.languages.through
+            row = _hub_values(f, None, now=now)
+            row["repo_id"] = f.repo_id
+            row["organization_id"] = organizations[f.author].pk
+            license = licenses.get(f.license_key) if f.license_key else None
+            row["license_id"] = license.pk if license is not None else None
+            row["base_model_id"] = base_ids.get(f.base_ref.lower()) if f.base_ref else None
+            rows.append(row)
+        ids, inserted = _insert_new(rows, now=now)
         links = []
         leftovers = []
         created = 0
@@ -826,9 +869,76 @@ def _bulk_create(new: Sequence[tuple[HubModel, dict[str, Any]]]) -> tuple[int, l
                 leftovers.append((info, config_file))
                 continue
             created += 1
-            links += [through(languagemodel_id=pk, language_id=code) for code in f.languages]
-        through.objects.bulk_create(links, ignore_conflicts=True, batch_size=2000)
-    return created, leftovers
+            links += [{"languagemodel_id": pk, "language_id": code} for code in f.languages]
+        through = LanguageModel.languages.through
+        if connection.vendor == "postgresql":
+            _insert_json(through._meta.db_table, ["languagemodel_id", "language_id"], links)
+        else:
+            through.objects.bulk_create([through(**link) for link in links], ignore_conflicts=True, batch_size=2000)
+    return created, {repo_id: ids[repo_id] for repo_id in inserted}, leftovers
+
+
+def _insert_new(rows: Sequence[dict[str, Any]], *, now) -> tuple[dict[str, tuple[int, str]], set[str]]:
+    """Insert these new rows (attribute name -> value) unless their repo id is taken (ON CONFLICT DO NOTHING).
+
+    Returns (repo id -> (pk, hub sha) of every row holding one of their repo ids, the repo ids this call
+    inserted: empty where the database does not say). On PostgreSQL one INSERT ... SELECT from a JSON array
+    (the ORM's per-value work in bulk_create was most of a first sync's writing time); elsewhere bulk_create.
+    """
+    if not rows:
+        return {}, set()
+    if connection.vendor != "postgresql":
+        LanguageModel.objects.bulk_create([LanguageModel(**row) for row in rows], ignore_conflicts=True, batch_size=500)
+        ids: dict[str, tuple[int, str]] = {}
+        taken = [row["repo_id"] for row in rows]
+    else:
+        fields = [f for f in LanguageModel._meta.concrete_fields if not f.primary_key]
+        defaults = {f.attname: f.get_default() for f in fields} | {"created_at": now, "updated_at": now}
+        names = [(f.attname, f.column or f.attname) for f in fields]
+        payload = [{column: row.get(name, defaults[name]) for name, column in names} for row in rows]
+        inserted = _insert_json(
+            LanguageModel._meta.db_table, [column for _, column in names], payload, returning=("id", "repo_id")
+        )
+        sha_of = {row["repo_id"]: row["hub_sha"] for row in rows}
+        ids = {repo_id: (pk, sha_of[repo_id]) for pk, repo_id in inserted}
+        taken = [row["repo_id"] for row in rows if row["repo_id"] not in ids]
+    fresh = set(ids)
+    if taken:
+        ids |= {
+            repo_id: (pk, sha)
+            for pk, repo_id, sha in LanguageModel.objects.filter(repo_id__in=taken).values_list(
+                "pk", "repo_id", "hub_sha"
+            )
+        }
+    return ids, fresh
+
+
+def _insert_json(table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, returning=()) -> list[tuple]:
+    """INSERT these rows (column -> value) into `table`, skipping conflicts, in one PostgreSQL statement.
+
+    The rows travel as one JSON array that json_populate_recordset turns into the table's own row type, so
+    every value is cast by PostgreSQL as the table declares it. Returns the `returning` columns of the rows
+    inserted.
+    """
+    if not rows:
+        return []
+    quote = connection.ops.quote_name
+    listed = ", ".join(quote(column) for column in columns)
+    sql = (
+        f"INSERT INTO {quote(table)} ({listed}) SELECT {listed} "  # names from the model's metadata
+        f"FROM json_populate_recordset(NULL::{quote(table)}, %s::json) ON CONFLICT DO NOTHING"
+    )
+    if returning:
+        sql += " RETURNING " + ", ".join(quote(column) for column in returning)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [json.dumps(rows, default=_json_value, ensure_ascii=False)])
+        return cursor.fetchall() if returning else []
+
+
+def _json_value(value: Any) -> str:
+    if isinstance(value, date):  # datetime too: ISO 8601, which PostgreSQL reads back with its offset
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _relink_all() -> int:

@@ -71,6 +71,31 @@ def test_sync_brings_in_text_generation_and_vision_language_models_with_their_fa
     assert _languages(mixtral) == {"fr", "it", "de", "es", "en"}
 
 
+def test_a_new_models_texts_dates_and_tags_are_stored_exactly_as_the_hub_sent_them(fake_hub):
+    from tests.hubfake import model_record
+
+    repo_id = 'ladder-fixtures/Quote-"and\\back-模型🚀'
+    fake_hub.add_model(
+        model_record(
+            repo_id,
+            tags=["text-generation", "license:other", 'a "quoted" tag', "back\\slash", "中文"],
+            card_data={"license": "other", "license_name": 'Ünïcode "licence" \\ v2', "language": ["zh"]},
+            config_file={"architectures": ["LlamaForCausalLM"], "model_type": "llama", "max_position_embeddings": 4096},
+            created_at="2024-02-29T23:59:58.123Z",
+        )
+    )
+
+    run = sync_hub(authors=["ladder-fixtures"])
+
+    model = _model(repo_id)
+    assert run.failed == 0 and model.name == 'Quote-"and\\back-模型🚀' and model.on_hub
+    assert model.tags[2:] == ['a "quoted" tag', "back\\slash", "中文"]
+    assert model.license_name == 'Ünïcode "licence" \\ v2' and _languages(model) == {"zh"}
+    assert model.hub_created_at.isoformat() == "2024-02-29T23:59:58.123000+00:00"
+    assert model.release_date == date(2024, 2, 29) and model.sources == {"release_date": "hub:createdAt"}
+    assert model.context_length == 4096 and model.created_at and model.updated_at and model.description == ""
+
+
 def test_unknown_licenses_are_created_with_commercial_use_unknown(fake_hub):
     sync_hub(limit=100)
     assert License.objects.get(key="llama2").commercial_use == License.Commercial.UNKNOWN

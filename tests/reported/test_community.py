@@ -81,6 +81,23 @@ def test_a_published_run_reads_back_as_community_scores_equal_to_the_runs(hub_mo
     assert ReportedScore.objects.get(model=hub_model, benchmark="hellaswag").reported_by == "developer"
 
 
+def test_a_model_new_to_the_registry_gets_its_developer_and_community_scores_from_its_first_sync(fake_hub):
+    record = model_record(
+        REPO,
+        config_file={"architectures": ["LlamaForCausalLM"], "model_type": "llama"},
+        extra_files=(".eval_results/hellaswag.yaml",),
+    )
+    record["_files"] = {".eval_results/hellaswag.yaml": HELLASWAG_MAIN}
+    fake_hub.add_model(record)
+    fake_hub.add_pull_request(REPO, {".eval_results/gsm8k.yaml": GSM8K_PR}, author="someone")
+
+    run = sync_hub(authors=["ladder-fixtures"])  # listed and inserted in bulk, then its PRs read
+
+    assert run.status == "succeeded" and run.created >= 1
+    assert _community()["gsm8k"].value == 0.314
+    assert ReportedScore.objects.get(model__repo_id=REPO, benchmark="hellaswag").reported_by == "developer"
+
+
 def test_a_community_pr_is_read_while_open_and_its_scores_go_when_it_is_closed(hub_model, fake_hub):
     num = fake_hub.add_pull_request(REPO, {".eval_results/gsm8k.yaml": GSM8K_PR}, author="someone")
     sync_hub(models=[REPO])
