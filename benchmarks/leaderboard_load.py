@@ -227,7 +227,9 @@ def load_data(name: str) -> None:
 
 
 class Server:
-    def __init__(self, name: str, port: int, *, cache_ttl: int, workers: int, snapshot_dir: str = "") -> None:
+    def __init__(
+        self, name: str, port: int, *, cache_ttl: int, workers: int, snapshot_dir: str = "", row_memo: int | None = None
+    ) -> None:
         env = {
             **os.environ,
             "DATABASE_URL": db_url(name),
@@ -242,6 +244,8 @@ class Server:
             "DB_CONN_MAX_AGE": "60",
             "LADDER_LEADERBOARD_SNAPSHOT_DIR": snapshot_dir,
         }
+        if row_memo is not None:
+            env["LADDER_LEADERBOARD_ROW_MEMO"] = str(row_memo)
         self.port = port
         self.process = subprocess.Popen(
             [
@@ -564,27 +568,31 @@ def board_main(args: argparse.Namespace) -> None:
         first_requests("no saved board (reads the table)")
     finally:
         server.stop()
-    server = Server(args.db, args.port, cache_ttl=0, workers=args.workers, snapshot_dir=snapshots)
-    try:
-        first_requests("from the saved board")
-        started = time.monotonic()
-        warm_up = run_varied_board(args.port, duration=5, concurrency=args.concurrency)
-        log(f"  warm-up: {sum(len(v) for v in warm_up.values())} requests")
-        started = time.monotonic()
-        varied = run_varied_board(args.port, duration=args.duration, concurrency=args.concurrency)
-        report(
-            f"table read side, every request a different filter/sort/page, no response cache, "
-            f"concurrency {args.concurrency}",
-            varied,
-            time.monotonic() - started,
-        )
-        log(f"  RSS per web worker: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
-        visible = visible_after_commit(args.db, args.port)
-        log(f"  finished run visible after commit: {', '.join(f'{v:.0f}' for v in visible)} ms")
-        log(f"  RSS per web worker after: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
-    finally:
-        server.stop()
-        shutil.rmtree(snapshots, ignore_errors=True)
+    # The varied load twice: with the row memo off (every shown row read back and rendered), then with it at
+    # its default size. Each after a warm-up of the same mix, long enough for every worker to derive each
+    # board's orderings (what a process does once per generation).
+    for memo, label in ((0, "row memo off"), (None, "row memo on (default size)")):
+        server = Server(args.db, args.port, cache_ttl=0, workers=args.workers, snapshot_dir=snapshots, row_memo=memo)
+        try:
+            first_requests(f"from the saved board, {label}")
+            warm_up = run_varied_board(args.port, duration=args.warm_up, concurrency=args.concurrency)
+            log(f"  warm-up: {sum(len(v) for v in warm_up.values())} requests in {args.warm_up:.0f} s")
+            started = time.monotonic()
+            varied = run_varied_board(args.port, duration=args.duration, concurrency=args.concurrency)
+            report(
+                f"table read side, {label}, every request a different filter/sort/page, no response cache, "
+                f"concurrency {args.concurrency}",
+                varied,
+                time.monotonic() - started,
+            )
+            log(f"  RSS per web worker: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
+            if memo is None:
+                visible = visible_after_commit(args.db, args.port)
+                log(f"  finished run visible after commit: {', '.join(f'{v:.0f}' for v in visible)} ms")
+                log(f"  RSS per web worker after: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
+        finally:
+            server.stop()
+    shutil.rmtree(snapshots, ignore_errors=True)
     if not args.keep:
         with psycopg.connect(admin_dsn(), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{args.db}" WITH (FORCE)')
@@ -598,6 +606,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per loaded scenario")
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--warm-up", type=float, default=15.0, help="seconds of load before each --board scenario")
     parser.add_argument("--models", type=int, default=100_000, help="scale (a smaller number for a dry run)")
     parser.add_argument("--reuse", action="store_true", help="reuse the scratch database if already filled")
     parser.add_argument(

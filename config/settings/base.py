@@ -283,7 +283,7 @@ LEADERBOARD_SNAPSHOT_DIR = env.str("LADDER_LEADERBOARD_SNAPSHOT_DIR", default=st
 # Hydrated board rows each web process keeps per board and generation (evals/selectors/leaderboard/read.py
 # RowMemo), so a row shown again is not read back and rendered again; 0 = off. 8-14 KB each (hydrated, with
 # its API JSON and page HTML once rendered).
-LEADERBOARD_ROW_MEMO = env.int("LADDER_LEADERBOARD_ROW_MEMO", default=2000)
+LEADERBOARD_ROW_MEMO = env.int("LADDER_LEADERBOARD_ROW_MEMO", default=1000)
 
 # Closed-model endpoints (registry/services/endpoints.py): staff name a key VARIABLE per model, and the
 # eval workers send its value as a Bearer token. Only variables with this prefix can be named, so the

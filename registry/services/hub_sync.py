@@ -17,13 +17,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, TypeVar
 
@@ -34,6 +33,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from config.bulk import insert_json
 from registry.hub import (
     HubError,
     HubModel,
@@ -872,7 +872,7 @@ def _bulk_create(
             links += [{"languagemodel_id": pk, "language_id": code} for code in f.languages]
         through = LanguageModel.languages.through
         if connection.vendor == "postgresql":
-            _insert_json(through._meta.db_table, ["languagemodel_id", "language_id"], links)
+            insert_json(through._meta.db_table, ["languagemodel_id", "language_id"], links)
         else:
             through.objects.bulk_create([through(**link) for link in links], ignore_conflicts=True, batch_size=2000)
     return created, {repo_id: ids[repo_id] for repo_id in inserted}, leftovers
@@ -896,7 +896,7 @@ def _insert_new(rows: Sequence[dict[str, Any]], *, now) -> tuple[dict[str, tuple
         defaults = {f.attname: f.get_default() for f in fields} | {"created_at": now, "updated_at": now}
         names = [(f.attname, f.column or f.attname) for f in fields]
         payload = [{column: row.get(name, defaults[name]) for name, column in names} for row in rows]
-        inserted = _insert_json(
+        inserted = insert_json(
             LanguageModel._meta.db_table, [column for _, column in names], payload, returning=("id", "repo_id")
         )
         sha_of = {row["repo_id"]: row["hub_sha"] for row in rows}
@@ -911,34 +911,6 @@ def _insert_new(rows: Sequence[dict[str, Any]], *, now) -> tuple[dict[str, tuple
             )
         }
     return ids, fresh
-
-
-def _insert_json(table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]], *, returning=()) -> list[tuple]:
-    """INSERT these rows (column -> value) into `table`, skipping conflicts, in one PostgreSQL statement.
-
-    The rows travel as one JSON array that json_populate_recordset turns into the table's own row type, so
-    every value is cast by PostgreSQL as the table declares it. Returns the `returning` columns of the rows
-    inserted.
-    """
-    if not rows:
-        return []
-    quote = connection.ops.quote_name
-    listed = ", ".join(quote(column) for column in columns)
-    sql = (
-        f"INSERT INTO {quote(table)} ({listed}) SELECT {listed} "  # names from the model's metadata
-        f"FROM json_populate_recordset(NULL::{quote(table)}, %s::json) ON CONFLICT DO NOTHING"
-    )
-    if returning:
-        sql += " RETURNING " + ", ".join(quote(column) for column in returning)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=_json_value, ensure_ascii=False)])
-        return cursor.fetchall() if returning else []
-
-
-def _json_value(value: Any) -> str:
-    if isinstance(value, date):  # datetime too: ISO 8601, which PostgreSQL reads back with its offset
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def _relink_all() -> int:
