@@ -468,6 +468,43 @@ def worker_rss_mib(server: Server) -> list[float]:
     return sizes
 
 
+def cpu_seconds(server: Server, db: str) -> dict[str, float]:
+    """CPU time (user + system) so far of the gunicorn workers, of the PostgreSQL backends serving `db`, and of
+    this process (the load's clients), seconds: their differences around a scenario say where its CPU went."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def of(pid: str) -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone since listed
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+
+    pid = server.process.pid
+    workers = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    postgres = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and f" {db} " in _cmdline(p)]
+    return {
+        "gunicorn": sum(of(w) for w in workers),
+        "postgres": sum(of(p) for p in postgres),
+        "client": time.process_time(),
+    }
+
+
+def _cmdline(proc: Path) -> str:
+    """A process's command line; a PostgreSQL backend's names its database ("postgres: 15/main: user db ...")."""
+    try:
+        return (proc / "cmdline").read_text().replace("\x00", " ")
+    except OSError:
+        return ""
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], requests: int, seconds: float) -> None:
+    spent = {name: after[name] - before[name] for name in before}
+    per_request = ", ".join(f"{name} {spent[name] / max(1, requests) * 1000:.1f} ms" for name in spent)
+    busy = sum(spent.values()) / seconds
+    log(f"  CPU per request: {per_request}; {busy:.2f} of the machine's {os.cpu_count()} cores busy with these")
+
+
 def manage(name: str, *args: str) -> float:
     env = {**os.environ, "DATABASE_URL": db_url(name), "DJANGO_SETTINGS_MODULE": "config.settings.base"}
     started = time.monotonic()
@@ -577,14 +614,16 @@ def board_main(args: argparse.Namespace) -> None:
             first_requests(f"from the saved board, {label}")
             warm_up = run_varied_board(args.port, duration=args.warm_up, concurrency=args.concurrency)
             log(f"  warm-up: {sum(len(v) for v in warm_up.values())} requests in {args.warm_up:.0f} s")
-            started = time.monotonic()
+            started, cpu = time.monotonic(), cpu_seconds(server, args.db)
             varied = run_varied_board(args.port, duration=args.duration, concurrency=args.concurrency)
+            seconds = time.monotonic() - started
             report(
                 f"table read side, {label}, every request a different filter/sort/page, no response cache, "
                 f"concurrency {args.concurrency}",
                 varied,
-                time.monotonic() - started,
+                seconds,
             )
+            cpu_report(cpu, cpu_seconds(server, args.db), sum(len(v) for v in varied.values()), seconds)
             log(f"  RSS per web worker: {', '.join(f'{m:.0f} MiB' for m in worker_rss_mib(server))}")
             if memo is None:
                 visible = visible_after_commit(args.db, args.port)
