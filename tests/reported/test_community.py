@@ -33,9 +33,8 @@ HELLASWAG_MAIN = b"""- dataset:
 """
 
 
-@pytest.fixture
-def hub_model(fake_hub, settings):
-    """A Hub model (with one developer `.eval_results` file on main) synced into the registry."""
+def _add_hub_model(fake_hub) -> None:
+    """REPO on the fake Hub, with one developer `.eval_results` file on main."""
     record = model_record(
         REPO,
         config_file={"architectures": ["LlamaForCausalLM"], "model_type": "llama"},
@@ -43,6 +42,12 @@ def hub_model(fake_hub, settings):
     )
     record["_files"] = {".eval_results/hellaswag.yaml": HELLASWAG_MAIN}
     fake_hub.add_model(record)
+
+
+@pytest.fixture
+def hub_model(fake_hub, settings):
+    """A Hub model (with one developer `.eval_results` file on main) synced into the registry."""
+    _add_hub_model(fake_hub)
     settings.HUB_SYNC_PR_INTERVAL_MINUTES = 0  # list the PRs at every sync (the interval has its own test)
     sync_hub(models=[REPO])
     from registry.models import LanguageModel
@@ -82,13 +87,7 @@ def test_a_published_run_reads_back_as_community_scores_equal_to_the_runs(hub_mo
 
 
 def test_a_model_new_to_the_registry_gets_its_developer_and_community_scores_from_its_first_sync(fake_hub):
-    record = model_record(
-        REPO,
-        config_file={"architectures": ["LlamaForCausalLM"], "model_type": "llama"},
-        extra_files=(".eval_results/hellaswag.yaml",),
-    )
-    record["_files"] = {".eval_results/hellaswag.yaml": HELLASWAG_MAIN}
-    fake_hub.add_model(record)
+    _add_hub_model(fake_hub)
     fake_hub.add_pull_request(REPO, {".eval_results/gsm8k.yaml": GSM8K_PR}, author="someone")
 
     run = sync_hub(authors=["ladder-fixtures"])  # listed and inserted in bulk, then its PRs read

@@ -45,6 +45,22 @@ _STRINGS = np.dtypes.StringDType()
 _COMMERCIAL = (License.Commercial.YES, License.Commercial.RESTRICTED)
 
 
+# The BoardEntry columns BoardModel.from_columns reads (maintain.model_filter_columns' keys, but on_hub).
+BOARD_MODEL_COLUMNS = (
+    "repo_id",
+    "name",
+    "organization_slug",
+    "weights",
+    "parameters",
+    "languages",
+    "license_key",
+    "commercial_use",
+    "base_repo_id",
+    "base_model_ref",
+    "modality",
+)
+
+
 class BoardModel(NamedTuple):
     """A board row's model as the board table holds it (the registry's fields, copied into BoardEntry by
     every write that changes them): what the pages, the API and the CSV show of a model, with no model query."""

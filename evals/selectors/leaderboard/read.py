@@ -24,6 +24,7 @@ from evals.selectors.leaderboard.boards import (
 )
 from evals.selectors.leaderboard.build import board_check
 from evals.selectors.leaderboard.columnar import (
+    BOARD_MODEL_COLUMNS,
     BoardArrays,
     BoardModel,
     ColumnarOrder,
@@ -229,19 +230,6 @@ _ROW_FIELDS = (
     "run__limit",
     "run__provenance",
 )
-_MODEL_FIELDS = (
-    "repo_id",
-    "name",
-    "organization_slug",
-    "weights",
-    "parameters",
-    "languages",
-    "license_key",
-    "commercial_use",
-    "base_repo_id",
-    "base_model_ref",
-    "modality",
-)  # BoardModel.from_columns' keys
 
 
 def _rows_read(arrays: BoardArrays, positions: list[int]) -> dict[int, LeaderboardRow]:
@@ -250,7 +238,7 @@ def _rows_read(arrays: BoardArrays, positions: list[int]) -> dict[int, Leaderboa
     wanted = {int(arrays.pk[position]): position for position in positions}
     benchmarks, baselines = arrays.benchmarks, arrays.baselines
     rows = {}
-    for line in BoardEntry.objects.filter(pk__in=list(wanted)).values_list(*_ROW_FIELDS, *_MODEL_FIELDS):
+    for line in BoardEntry.objects.filter(pk__in=list(wanted)).values_list(*_ROW_FIELDS, *BOARD_MODEL_COLUMNS):
         (pk, model_pk, values, stderrs, ns, metrics, average, average_se, average_n, average_n_se) = line[:10]
         position = wanted[pk]
         status = str(arrays.status[position])
@@ -278,7 +266,7 @@ def _rows_read(arrays: BoardArrays, positions: list[int]) -> dict[int, Leaderboa
         rows[position] = LeaderboardRow(
             rank=None,
             rank_worst=None,
-            model=BoardModel.from_columns(model_pk, dict(zip(_MODEL_FIELDS, line[21:], strict=True))),
+            model=BoardModel.from_columns(model_pk, dict(zip(BOARD_MODEL_COLUMNS, line[21:], strict=True))),
             average=average,
             average_normalized=average_n,
             ci95=stats.interval(average, average_se),
